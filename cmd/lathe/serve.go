@@ -1,0 +1,106 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+
+	"github.com/lathe-registry/lathe/internal/blob/fsblob"
+	"github.com/lathe-registry/lathe/internal/server"
+	"github.com/lathe-registry/lathe/internal/store/sqlitestore"
+)
+
+const defaultDataDir = "./lathe-data"
+
+// dataFlag defines the --data flag shared by all commands that open the stores.
+func dataFlag(c *command) *string {
+	return c.String("data", defaultDataDir, "`DIR` holding the metadata database (lathe.db) and the blobs")
+}
+
+func cmdServe(ctx context.Context, e env, args []string) error {
+	c := newCommand("serve", "lathe serve [flags]",
+		`Serve the registry API to buf clients until SIGINT or SIGTERM, then shut
+down gracefully. Once listening, it prints one line to stdout:
+"lathe: serving on URL", with the port actually bound.`, e.stdout)
+	data := dataFlag(c)
+	listen := c.String("listen", "127.0.0.1:8080", "TCP `ADDR` (host:port) to listen on; port 0 picks a free one")
+	tlsCert := c.String("tls-cert", "", "PEM certificate chain `FILE`; with --tls-key, serve HTTPS only")
+	tlsKey := c.String("tls-key", "", "PEM private key `FILE` of --tls-cert")
+	maxRequestBytes := c.Int64("max-request-bytes", server.DefaultMaxRequestBytes, "reject request bodies larger than `BYTES`")
+	readHeaderTimeout := c.Duration("read-header-timeout", server.DefaultReadHeaderTimeout, "longest `DURATION` a client may take to send request headers")
+	var logLevel slog.Level
+	c.TextVar(&logLevel, "log-level", slog.LevelInfo, "log `LEVEL`: debug, info, warn or error")
+	args, err := c.parse(args, e.getenv)
+	if err != nil {
+		return err
+	}
+	if len(args) > 0 {
+		return c.usageErrorf("unexpected argument %q", args[0])
+	}
+	if *maxRequestBytes <= 0 {
+		return c.usageErrorf("--max-request-bytes must be positive")
+	}
+	if *readHeaderTimeout <= 0 {
+		return c.usageErrorf("--read-header-timeout must be positive")
+	}
+	if (*tlsCert == "") != (*tlsKey == "") {
+		return c.usageErrorf("--tls-cert and --tls-key must be given together")
+	}
+	logger := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: logLevel}))
+
+	st, err := openMetadata(*data)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	blobs, err := fsblob.Open(filepath.Join(*data, "blobs"))
+	if err != nil {
+		return fmt.Errorf("opening blob store: %w", err)
+	}
+
+	srv, err := server.Listen(server.Config{
+		Listen:            *listen,
+		TLSCert:           *tlsCert,
+		TLSKey:            *tlsKey,
+		MaxRequestBytes:   *maxRequestBytes,
+		ReadHeaderTimeout: *readHeaderTimeout,
+		Logger:            logger,
+	})
+	if err != nil {
+		return err
+	}
+	h, err := newHandler(handlerConfig{
+		Logger:          logger,
+		Store:           st,
+		Blobs:           blobs,
+		BaseURL:         srv.URL(),
+		MaxRequestBytes: *maxRequestBytes,
+	})
+	if err != nil {
+		srv.Close()
+		return err
+	}
+	// Tests and scripts read this line to learn the port; keep its format.
+	fmt.Fprintf(e.stdout, "lathe: serving on %s\n", srv.URL())
+	logger.Info("serving", "url", srv.URL(), "data", *data, "version", versionString())
+	if err := srv.Serve(ctx, h); err != nil {
+		return err
+	}
+	logger.Info("stopped")
+	return nil
+}
+
+// openMetadata opens (creating if needed) the SQLite metadata store in dir.
+func openMetadata(dir string) (*sqlitestore.Store, error) {
+	// The data holds password-equivalent token hashes: keep it private.
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("creating data directory: %w", err)
+	}
+	st, err := sqlitestore.Open(filepath.Join(dir, "lathe.db"))
+	if err != nil {
+		return nil, fmt.Errorf("opening metadata store: %w", err)
+	}
+	return st, nil
+}

@@ -1,0 +1,128 @@
+package registry
+
+import (
+	"context"
+	"errors"
+
+	"github.com/lathe-registry/lathe/internal/store"
+)
+
+// LabelRef names a label by id or by owner, module and label name.
+type LabelRef struct {
+	ID                  string
+	Owner, Module, Name string
+}
+
+// Label returns a label the caller can see, with its module.
+func (r *Registry) Label(ctx context.Context, ref LabelRef) (store.Label, Resource, error) {
+	if ref.ID != "" {
+		res, err := r.resourceByID(ctx, ref.ID)
+		if err != nil {
+			return store.Label{}, res, err
+		}
+		if res.Label == nil {
+			return store.Label{}, res, notFoundf("label %q", ref.ID)
+		}
+		return *res.Label, res, nil
+	}
+	if ref.Name == "" {
+		return store.Label{}, Resource{}, invalidf("a label reference needs a label name")
+	}
+	res, err := r.Resource(ctx, ResourceRef{Owner: ref.Owner, Module: ref.Module, LabelName: ref.Name})
+	if err != nil {
+		return store.Label{}, res, err
+	}
+	return *res.Label, res, nil
+}
+
+// ListLabels lists the labels of a module.
+func (r *Registry) ListLabels(ctx context.Context, moduleID string, filter store.ArchiveFilter, query string, desc bool, page store.Page) ([]store.Label, error) {
+	return r.store.ListLabels(ctx, moduleID, filter, query, desc, page)
+}
+
+// SetLabel points a label (created if needed) at a commit of the same module.
+func (r *Registry) SetLabel(ctx context.Context, ref LabelRef, commitID string) (store.Label, error) {
+	var res Resource
+	var name string
+	if ref.ID != "" {
+		l, lres, err := r.Label(ctx, ref)
+		if err != nil {
+			return l, err
+		}
+		res, name = lres, l.Name
+	} else {
+		m, owner, err := r.Module(ctx, ModuleRef{Owner: ref.Owner, Name: ref.Module})
+		if err != nil {
+			return store.Label{}, err
+		}
+		res, name = Resource{Module: m, Owner: owner}, ref.Name
+	}
+	if err := CheckLabelName(name); err != nil {
+		return store.Label{}, err
+	}
+	if err := checkWrite(ctx, res.Module, res.Owner.Name); err != nil {
+		return store.Label{}, err
+	}
+	id := NormalizeID(commitID)
+	c, err := r.store.CommitByID(ctx, id)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && c.ModuleID != res.Module.ID) {
+		return store.Label{}, notFoundf("commit %q in module %s/%s", commitID, res.Owner.Name, res.Module.Name)
+	}
+	if err != nil {
+		return store.Label{}, err
+	}
+	u, _ := caller(ctx)
+	var l store.Label
+	err = r.store.Update(ctx, func(tx store.Tx) error {
+		l, err = tx.SetLabel(ctx, res.Module.ID, name, c.ID, u.ID)
+		return err
+	})
+	return l, err
+}
+
+// SetLabelArchived archives or unarchives a label. The default label cannot be archived.
+func (r *Registry) SetLabelArchived(ctx context.Context, ref LabelRef, archived bool) error {
+	l, res, err := r.Label(ctx, ref)
+	if err != nil {
+		return err
+	}
+	if err := checkWrite(ctx, res.Module, res.Owner.Name); err != nil {
+		return err
+	}
+	if archived && l.Name == res.Module.DefaultLabelName {
+		return errorf(ErrFailedPrecondition, "label %q is the default label of %s/%s and cannot be archived",
+			l.Name, res.Owner.Name, res.Module.Name)
+	}
+	return r.store.Update(ctx, func(tx store.Tx) error {
+		_, err := tx.SetLabelArchived(ctx, l.ID, archived)
+		return err
+	})
+}
+
+// LabelHistoryEntry is a commit a label pointed at.
+type LabelHistoryEntry struct {
+	Commit store.Commit
+	Move   store.LabelMove
+}
+
+// LabelHistory lists the commits a label pointed at, newest first unless asc. With
+// onlyChangedDigests, a move to a commit with the same digest as the previous entry is
+// left out.
+func (r *Registry) LabelHistory(ctx context.Context, labelID string, asc, onlyChangedDigests bool, page store.Page) ([]LabelHistoryEntry, int, error) {
+	moves, err := r.store.LabelHistory(ctx, labelID, asc, page)
+	if err != nil {
+		return nil, 0, err
+	}
+	entries := make([]LabelHistoryEntry, 0, len(moves))
+	for _, mv := range moves {
+		c, err := r.store.CommitByID(ctx, mv.CommitID)
+		if err != nil {
+			return nil, 0, err
+		}
+		if onlyChangedDigests && len(entries) > 0 && string(entries[len(entries)-1].Commit.Digest) == string(c.Digest) {
+			continue
+		}
+		entries = append(entries, LabelHistoryEntry{Commit: c, Move: mv})
+	}
+	return entries, len(moves), nil
+}

@@ -1,0 +1,177 @@
+// Package registry is Lathe's module registry: the domain rules between the API and the
+// stores. It decides who may see and change what, resolves references to commits, and
+// turns uploads into commits.
+//
+// # Access
+//
+// Public modules are readable by everyone, anonymous callers included. A private module is
+// visible only to its owner: to everyone else every operation on it fails with
+// [ErrNotFound], exactly as if it did not exist, so its existence does not leak. Writes need
+// the owner's token: anonymous writes fail with [ErrUnauthenticated], other users' writes to
+// modules they can see fail with [ErrPermissionDenied].
+//
+// # Errors
+//
+// Errors match one of the sentinels below (errors.Is) or are [*module.InputError] values
+// for bad uploads; the API layer maps them to RPC codes in one place.
+package registry
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/lathe-registry/lathe/internal/auth"
+	"github.com/lathe-registry/lathe/internal/blob"
+	"github.com/lathe-registry/lathe/internal/module"
+	"github.com/lathe-registry/lathe/internal/store"
+)
+
+var (
+	// ErrNotFound means the thing does not exist or the caller may not see it.
+	ErrNotFound = store.ErrNotFound
+	// ErrAlreadyExists means a name is taken.
+	ErrAlreadyExists = store.ErrAlreadyExists
+	// ErrUnauthenticated means the operation needs a token.
+	ErrUnauthenticated = errors.New("unauthenticated")
+	// ErrPermissionDenied means the caller's token does not allow the operation.
+	ErrPermissionDenied = errors.New("permission denied")
+	// ErrInvalid means a request is malformed (beyond uploaded content).
+	ErrInvalid = errors.New("invalid argument")
+	// ErrFailedPrecondition means the operation does not apply to the current state.
+	ErrFailedPrecondition = errors.New("failed precondition")
+)
+
+// Registry implements the module registry over a metadata store and a blob store.
+type Registry struct {
+	store  store.Store
+	blobs  blob.Store
+	limits module.Limits
+	now    func() time.Time
+	log    *slog.Logger
+}
+
+// Option configures a [Registry].
+type Option func(*Registry)
+
+// WithLimits sets the upload limits; the default is [module.DefaultLimits].
+func WithLimits(l module.Limits) Option { return func(r *Registry) { r.limits = l } }
+
+// WithClock sets the clock used for commit times; the default is time.Now.
+func WithClock(now func() time.Time) Option { return func(r *Registry) { r.now = now } }
+
+// WithLogger sets the logger; the default is slog.Default().
+func WithLogger(l *slog.Logger) Option { return func(r *Registry) { r.log = l } }
+
+// New returns a registry over the given stores.
+func New(s store.Store, b blob.Store, opts ...Option) *Registry {
+	r := &Registry{store: s, blobs: b, limits: module.DefaultLimits, now: time.Now, log: slog.Default()}
+	for _, o := range opts {
+		o(r)
+	}
+	return r
+}
+
+// Store returns the metadata store, for read paths that need no access rules (owners).
+func (r *Registry) Store() store.Store { return r.store }
+
+// kindError is an error whose message is for the client and whose kind is one of the
+// sentinels above.
+type kindError struct {
+	kind error
+	msg  string
+}
+
+func (e *kindError) Error() string { return e.msg }
+func (e *kindError) Unwrap() error { return e.kind }
+
+func errorf(kind error, format string, args ...any) error {
+	return &kindError{kind: kind, msg: fmt.Sprintf(format, args...)}
+}
+
+func notFoundf(format string, args ...any) error {
+	return errorf(ErrNotFound, format+" not found", args...)
+}
+
+func invalidf(format string, args ...any) error { return errorf(ErrInvalid, format, args...) }
+
+// NewID returns a new dashless UUID.
+func NewID() string {
+	return strings.ReplaceAll(uuid.NewString(), "-", "")
+}
+
+var dashlessID = regexp.MustCompile(`^[0-9a-f]{32}$`) //nolint:gochecknoglobals // compiled once
+
+// IsID reports whether s has the form of a dashless id.
+func IsID(s string) bool { return dashlessID.MatchString(s) }
+
+// NormalizeID accepts dashed or dashless UUIDs in any case and returns the dashless form,
+// or "" if s is not a UUID.
+func NormalizeID(s string) string {
+	id := strings.ToLower(strings.ReplaceAll(s, "-", ""))
+	if !IsID(id) || (len(s) != 32 && len(s) != 36) {
+		return ""
+	}
+	return id
+}
+
+var moduleNameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,99}$`) //nolint:gochecknoglobals // compiled once
+
+// CheckModuleName validates a module name: 1–100 characters of lowercase letters, digits,
+// '-', '_' and '.', starting with a letter or digit.
+func CheckModuleName(name string) error {
+	if !moduleNameRE.MatchString(name) {
+		return invalidf("module name %q must be 1 to 100 characters of lowercase letters, digits, '-', '_' and '.', starting with a letter or digit", name)
+	}
+	return nil
+}
+
+// CheckLabelName validates a label name.
+func CheckLabelName(name string) error {
+	switch {
+	case name == "":
+		return invalidf("label name must not be empty")
+	case len(name) > 250:
+		return invalidf("label name %q is longer than 250 characters", name[:32]+"…")
+	case strings.ContainsFunc(name, func(r rune) bool { return r <= ' ' || r == 0x7f }):
+		return invalidf("label name %q must not contain spaces or control characters", name)
+	}
+	return nil
+}
+
+// caller returns the authenticated user, or ErrUnauthenticated.
+func caller(ctx context.Context) (store.Owner, error) {
+	u, ok := auth.User(ctx)
+	if !ok {
+		return store.Owner{}, errorf(ErrUnauthenticated, "this operation needs a token: log in with buf registry login, or set BUF_TOKEN")
+	}
+	return u, nil
+}
+
+// canRead reports whether the caller may see the module.
+func canRead(ctx context.Context, m store.Module) bool {
+	if m.Visibility == store.Public {
+		return true
+	}
+	u, ok := auth.User(ctx)
+	return ok && u.ID == m.OwnerID
+}
+
+// checkWrite returns nil if the caller may change the module. The module must be one the
+// caller can read.
+func checkWrite(ctx context.Context, m store.Module, ownerName string) error {
+	u, err := caller(ctx)
+	if err != nil {
+		return err
+	}
+	if u.ID != m.OwnerID {
+		return errorf(ErrPermissionDenied, "user %q may not change modules of %q", u.Name, ownerName)
+	}
+	return nil
+}

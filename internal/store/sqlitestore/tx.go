@@ -1,0 +1,217 @@
+package sqlitestore
+
+import (
+	"context"
+	"database/sql"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"slices"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/lathe-registry/lathe/internal/store"
+)
+
+// tx implements store.Tx on a write transaction.
+type tx struct {
+	reader // in the transaction, so it sees its writes
+	tx     *sql.Tx
+	now    func() int64
+}
+
+func (t *tx) CreateOwner(ctx context.Context, o store.Owner) (store.Owner, error) {
+	now := t.now()
+	if _, err := t.tx.ExecContext(ctx,
+		"INSERT INTO owners ("+ownerCols+") VALUES (?, ?, ?, ?, ?, ?, ?)",
+		o.ID, o.Name, o.Kind, o.Description, o.URL, now, now); err != nil {
+		return store.Owner{}, wrap(err, "create owner %q", o.Name)
+	}
+	o.CreateTime, o.UpdateTime = fromMicros(now), fromMicros(now)
+	return o, nil
+}
+
+func (t *tx) CreateToken(ctx context.Context, userID string, hash []byte) error {
+	var kind store.OwnerKind
+	err := t.tx.QueryRowContext(ctx, "SELECT kind FROM owners WHERE id = ?", userID).Scan(&kind)
+	if err == nil && kind != store.OwnerUser {
+		// Organizations cannot sign in.
+		err = sql.ErrNoRows
+	}
+	if err != nil {
+		return wrap(err, "create token: user %q", userID)
+	}
+	if _, err := t.tx.ExecContext(ctx, "INSERT INTO tokens (hash, user_id) VALUES (?, ?)", hash, userID); err != nil {
+		return wrap(err, "create token of user %q", userID)
+	}
+	return nil
+}
+
+func (t *tx) CreateModule(ctx context.Context, m store.Module) (store.Module, error) {
+	// Checked first for a not-found error rather than a foreign key violation.
+	if err := t.tx.QueryRowContext(ctx, "SELECT 1 FROM owners WHERE id = ?", m.OwnerID).Scan(new(int)); err != nil {
+		return store.Module{}, wrap(err, "create module %q: owner %q", m.Name, m.OwnerID)
+	}
+	now := t.now()
+	if _, err := t.tx.ExecContext(ctx,
+		"INSERT INTO modules ("+moduleCols+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+		m.ID, m.OwnerID, m.Name, m.Visibility, m.State, m.Description, m.URL, m.DefaultLabelName,
+		now, now); err != nil {
+		return store.Module{}, wrap(err, "create module %q of owner %q", m.Name, m.OwnerID)
+	}
+	m.CreateTime, m.UpdateTime = fromMicros(now), fromMicros(now)
+	return m, nil
+}
+
+func (t *tx) UpdateModule(ctx context.Context, m store.Module) (store.Module, error) {
+	updated, err := scanModule(t.tx.QueryRowContext(ctx,
+		`UPDATE modules SET visibility = ?, state = ?, description = ?, url = ?, default_label_name = ?,
+			update_time = ?
+		WHERE id = ? RETURNING `+moduleCols,
+		m.Visibility, m.State, m.Description, m.URL, m.DefaultLabelName, t.now(), m.ID))
+	if err != nil {
+		return store.Module{}, wrap(err, "update module %q", m.ID)
+	}
+	return updated, nil
+}
+
+func (t *tx) DeleteModule(ctx context.Context, id string) error {
+	// The foreign keys cascade to the commits, their dependencies, the labels and their moves.
+	res, err := t.tx.ExecContext(ctx, "DELETE FROM modules WHERE id = ?", id)
+	if err == nil {
+		var n int64
+		if n, err = res.RowsAffected(); err == nil && n == 0 {
+			err = sql.ErrNoRows
+		}
+	}
+	if err != nil {
+		return wrap(err, "delete module %q", id)
+	}
+	return nil
+}
+
+// CreateCommit stores c with the module's next Seq. The commit's owner is its module's,
+// whatever c.OwnerID says.
+func (t *tx) CreateCommit(ctx context.Context, c store.Commit) (store.Commit, error) {
+	// The write transaction began IMMEDIATE, holding the database's write lock, so no
+	// other writer can take the same Seq before this one commits.
+	err := t.tx.QueryRowContext(ctx,
+		"SELECT owner_id, (SELECT COALESCE(MAX(seq), 0) + 1 FROM commits WHERE module_id = ?) FROM modules WHERE id = ?",
+		c.ModuleID, c.ModuleID).Scan(&c.OwnerID, &c.Seq)
+	if err != nil {
+		return store.Commit{}, wrap(err, "create commit %q: module %q", c.ID, c.ModuleID)
+	}
+	now := t.now()
+	if _, err := t.tx.ExecContext(ctx,
+		`INSERT INTO commits (id, module_id, seq, create_time, digest, manifest, source_control_url, created_by_user_id)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+		c.ID, c.ModuleID, c.Seq, now, c.Digest, c.Manifest, c.SourceControlURL, c.CreatedByUserID); err != nil {
+		return store.Commit{}, wrap(err, "create commit %q", c.ID)
+	}
+	c.CreateTime = fromMicros(now)
+	if len(c.DirectDeps) == 0 {
+		c.DirectDeps = nil
+		return c, nil
+	}
+	c.DirectDeps = slices.Compact(slices.Sorted(slices.Values(c.DirectDeps)))
+	deps, err := json.Marshal(c.DirectDeps)
+	if err != nil {
+		return store.Commit{}, err
+	}
+	// One statement for all dependencies, passed as a JSON array.
+	if _, err := t.tx.ExecContext(ctx,
+		"INSERT INTO commit_deps (commit_id, dep_commit_id) SELECT ?, value FROM json_each(?)",
+		c.ID, deps); err != nil {
+		return store.Commit{}, wrap(err, "create dependencies of commit %q", c.ID)
+	}
+	return c, nil
+}
+
+func (t *tx) SetLabel(ctx context.Context, moduleID, name, commitID, userID string) (store.Label, error) {
+	var commitModuleID string
+	err := t.tx.QueryRowContext(ctx, "SELECT module_id FROM commits WHERE id = ?", commitID).Scan(&commitModuleID)
+	if err == nil && commitModuleID != moduleID {
+		// A label points at a commit of its own module.
+		err = sql.ErrNoRows
+	}
+	if err != nil {
+		return store.Label{}, wrap(err, "set label %q: commit %q of module %q", name, commitID, moduleID)
+	}
+	l, err := t.LabelByName(ctx, moduleID, name)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return t.createLabel(ctx, moduleID, name, commitID, userID)
+	case err != nil:
+		return store.Label{}, err
+	case l.CommitID == commitID && !l.Archived():
+		return l, nil
+	}
+	now := t.now()
+	moved := l.CommitID != commitID
+	l.CommitID, l.UpdatedByUserID, l.UpdateTime, l.ArchiveTime = commitID, userID, fromMicros(now), time.Time{}
+	if _, err := t.tx.ExecContext(ctx,
+		"UPDATE labels SET commit_id = ?, updated_by_user_id = ?, update_time = ?, archive_time = NULL WHERE id = ?",
+		commitID, userID, now, l.ID); err != nil {
+		return store.Label{}, wrap(err, "set label %q", l.ID)
+	}
+	if moved {
+		if err := t.recordMove(ctx, l); err != nil {
+			return store.Label{}, err
+		}
+	}
+	return l, nil
+}
+
+func (t *tx) createLabel(ctx context.Context, moduleID, name, commitID, userID string) (store.Label, error) {
+	// Labels are the one entity whose id the caller does not choose.
+	id := uuid.New()
+	now := t.now()
+	l := store.Label{
+		ID:              hex.EncodeToString(id[:]),
+		ModuleID:        moduleID,
+		Name:            name,
+		CommitID:        commitID,
+		UpdatedByUserID: userID,
+		CreateTime:      fromMicros(now),
+		UpdateTime:      fromMicros(now),
+	}
+	if _, err := t.tx.ExecContext(ctx,
+		"INSERT INTO labels ("+labelCols+") VALUES (?, ?, ?, ?, ?, ?, ?, NULL)",
+		l.ID, moduleID, name, commitID, userID, now, now); err != nil {
+		return store.Label{}, wrap(err, "create label %q of module %q", name, moduleID)
+	}
+	if err := t.recordMove(ctx, l); err != nil {
+		return store.Label{}, err
+	}
+	return l, nil
+}
+
+// recordMove adds the label's current commit to its history.
+func (t *tx) recordMove(ctx context.Context, l store.Label) error {
+	if _, err := t.tx.ExecContext(ctx,
+		"INSERT INTO label_moves (label_id, commit_id, updated_by_user_id, time) VALUES (?, ?, ?, ?)",
+		l.ID, l.CommitID, l.UpdatedByUserID, l.UpdateTime.UnixMicro()); err != nil {
+		return wrap(err, "record move of label %q", l.ID)
+	}
+	return nil
+}
+
+func (t *tx) SetLabelArchived(ctx context.Context, labelID string, archived bool) (store.Label, error) {
+	l, err := t.LabelByID(ctx, labelID)
+	if err != nil {
+		return store.Label{}, err
+	}
+	if l.Archived() == archived {
+		return l, nil
+	}
+	now := t.now()
+	archiveTime := sql.NullInt64{Int64: now, Valid: archived}
+	updated, err := scanLabel(t.tx.QueryRowContext(ctx,
+		"UPDATE labels SET archive_time = ?, update_time = ? WHERE id = ? RETURNING "+labelCols,
+		archiveTime, now, labelID))
+	if err != nil {
+		return store.Label{}, wrap(err, "archive label %q", labelID)
+	}
+	return updated, nil
+}

@@ -1,0 +1,206 @@
+// Package store defines Lathe's metadata store: owners, tokens, modules, commits and labels.
+//
+// The contract is the [Store] interface. Every backend (the embedded SQLite one in
+// [github.com/lathe-registry/lathe/internal/store/sqlitestore], and any later PostgreSQL
+// one) must pass the shared conformance suite in
+// [github.com/lathe-registry/lathe/internal/store/storetest].
+//
+// # Contract
+//
+//   - All methods are safe for simultaneous use by multiple goroutines.
+//   - Lookups of something that does not exist return an error matching [ErrNotFound].
+//   - Creating something whose unique name is taken returns an error matching [ErrAlreadyExists].
+//   - Writes happen inside [Store.Update]: either every write of the callback is committed, or
+//     none is (the callback's error, a panic or a crash all leave the store unchanged).
+//   - Times are stored with at least microsecond precision and returned in UTC.
+//   - Commit ids and other ids are dashless lowercase UUIDs chosen by the caller.
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+var (
+	// ErrNotFound is returned when the requested entity does not exist.
+	ErrNotFound = errors.New("not found")
+	// ErrAlreadyExists is returned when a unique name or id is already taken.
+	ErrAlreadyExists = errors.New("already exists")
+)
+
+// OwnerKind tells users and organizations apart. They share one namespace of names.
+type OwnerKind int
+
+const (
+	OwnerUser OwnerKind = iota + 1
+	OwnerOrganization
+)
+
+// Owner is a user or an organization.
+type Owner struct {
+	ID          string
+	Name        string
+	Kind        OwnerKind
+	Description string
+	URL         string
+	CreateTime  time.Time
+	UpdateTime  time.Time
+}
+
+// Visibility of a module.
+type Visibility int
+
+const (
+	Private Visibility = iota + 1
+	Public
+)
+
+// ModuleState is active or deprecated.
+type ModuleState int
+
+const (
+	Active ModuleState = iota + 1
+	Deprecated
+)
+
+// Module is a named, labelled history of commits.
+type Module struct {
+	ID               string
+	OwnerID          string
+	Name             string
+	Visibility       Visibility
+	State            ModuleState
+	Description      string
+	URL              string
+	DefaultLabelName string
+	CreateTime       time.Time
+	UpdateTime       time.Time
+}
+
+// Commit is an immutable snapshot of a module's files.
+type Commit struct {
+	ID       string
+	ModuleID string
+	OwnerID  string
+	// Seq is the commit's position in its module's push order: 1, 2, 3, ...
+	// Assigned by [Tx.CreateCommit].
+	Seq        int64
+	CreateTime time.Time
+	// Digest is the raw 64-byte b5 digest.
+	Digest []byte
+	// Manifest is the blob key of the commit's file manifest.
+	Manifest         string
+	SourceControlURL string
+	CreatedByUserID  string
+	// DirectDeps are the ids of the commits this commit's files import from directly,
+	// sorted. The full dependency closure is the transitive closure over DirectDeps.
+	DirectDeps []string
+}
+
+// Label is a movable, named pointer to a commit of a module.
+type Label struct {
+	ID              string
+	ModuleID        string
+	Name            string
+	CommitID        string
+	UpdatedByUserID string
+	CreateTime      time.Time
+	UpdateTime      time.Time
+	// ArchiveTime is the zero time when the label is not archived.
+	ArchiveTime time.Time
+}
+
+// Archived reports whether the label is archived.
+func (l Label) Archived() bool { return !l.ArchiveTime.IsZero() }
+
+// LabelMove is one entry of a label's history: the label pointed at CommitID from Time on.
+type LabelMove struct {
+	CommitID        string
+	UpdatedByUserID string
+	Time            time.Time
+}
+
+// Page selects a window of a list. Offset counts entries to skip; Limit 0 means no limit.
+type Page struct {
+	Offset int
+	Limit  int
+}
+
+// ArchiveFilter selects labels by archive state.
+type ArchiveFilter int
+
+const (
+	UnarchivedOnly ArchiveFilter = iota
+	ArchivedOnly
+	AllLabels
+)
+
+// Reader is the read half of the store.
+type Reader interface {
+	// OwnerByID and OwnerByName find users and organizations.
+	OwnerByID(ctx context.Context, id string) (Owner, error)
+	OwnerByName(ctx context.Context, name string) (Owner, error)
+	// UserByTokenHash returns the user owning the token with the given SHA-256 hash.
+	UserByTokenHash(ctx context.Context, hash []byte) (Owner, error)
+
+	ModuleByID(ctx context.Context, id string) (Module, error)
+	ModuleByName(ctx context.Context, ownerID, name string) (Module, error)
+	// ListModules lists the modules of one owner, or of all owners if ownerID is empty,
+	// ordered by create time (ascending unless desc).
+	ListModules(ctx context.Context, ownerID string, desc bool, page Page) ([]Module, error)
+
+	CommitByID(ctx context.Context, id string) (Commit, error)
+	// CommitsByIDPrefix returns the commits of a module whose id starts with prefix.
+	CommitsByIDPrefix(ctx context.Context, moduleID, prefix string) ([]Commit, error)
+	// LatestCommitByDigest returns the newest commit of the module with the given b5 digest.
+	LatestCommitByDigest(ctx context.Context, moduleID string, digest []byte) (Commit, error)
+	// ListCommits lists a module's commits by push order (ascending unless desc).
+	ListCommits(ctx context.Context, moduleID string, desc bool, page Page) ([]Commit, error)
+
+	LabelByID(ctx context.Context, id string) (Label, error)
+	LabelByName(ctx context.Context, moduleID, name string) (Label, error)
+	// ListLabels lists a module's labels ordered by update time (ascending unless desc),
+	// optionally only those whose name contains nameQuery.
+	ListLabels(ctx context.Context, moduleID string, filter ArchiveFilter, nameQuery string, desc bool, page Page) ([]Label, error)
+	// LabelHistory lists the moves of a label, newest first unless asc.
+	LabelHistory(ctx context.Context, labelID string, asc bool, page Page) ([]LabelMove, error)
+}
+
+// Tx is a transaction: reads see the transaction's own writes.
+type Tx interface {
+	Reader
+
+	// CreateOwner creates a user or organization. The owner's ID, Name and Kind must be set;
+	// times are set by the store. Names are unique across users and organizations,
+	// compared case-insensitively.
+	CreateOwner(ctx context.Context, owner Owner) (Owner, error)
+	// CreateToken stores the SHA-256 hash of a new token of the user.
+	CreateToken(ctx context.Context, userID string, hash []byte) error
+
+	// CreateModule creates a module; names are unique per owner.
+	CreateModule(ctx context.Context, module Module) (Module, error)
+	// UpdateModule replaces the mutable fields (visibility, state, description, URL,
+	// default label name) and bumps the update time.
+	UpdateModule(ctx context.Context, module Module) (Module, error)
+	// DeleteModule deletes a module with its commits and labels.
+	DeleteModule(ctx context.Context, id string) error
+
+	// CreateCommit stores a new commit, assigning the module's next Seq and returning it.
+	CreateCommit(ctx context.Context, commit Commit) (Commit, error)
+
+	// SetLabel points the named label of the module at a commit, creating the label if
+	// needed and unarchiving it if archived. A history entry is recorded whenever the
+	// label is created or its commit changes.
+	SetLabel(ctx context.Context, moduleID, name, commitID, userID string) (Label, error)
+	// SetLabelArchived archives or unarchives a label.
+	SetLabelArchived(ctx context.Context, labelID string, archived bool) (Label, error)
+}
+
+// Store is a metadata store.
+type Store interface {
+	Reader
+	// Update runs fn in one transaction, committing it if fn returns nil.
+	Update(ctx context.Context, fn func(tx Tx) error) error
+	Close() error
+}
