@@ -43,7 +43,13 @@ var binDir string
 // raceEnabled is set by race_test.go; lathe is then built with -race too.
 var raceEnabled bool
 
-var exe = map[bool]string{true: ".exe"}[runtime.GOOS == "windows"]
+// exe is the platform's executable suffix.
+var exe = func() string {
+	if runtime.GOOS == "windows" {
+		return ".exe"
+	}
+	return ""
+}()
 
 func TestMain(m *testing.M) {
 	os.Exit(testMain(m))
@@ -192,6 +198,14 @@ var scriptCmds = map[string]func(ts *testscript.TestScript, neg bool, args []str
 	// status is 200 (or, negated, that the request fails or is not 200), and
 	// prints the body.
 	"httpget": cmdHTTPGet,
+	// expand FILE... substitutes $VAR and ${VAR} in files.
+	"expand": cmdExpand,
+	// capture NAME REGEXP sets $NAME from the last stdout.
+	"capture": cmdCapture,
+	// rpc SERVICE/METHOD JSON calls an RPC with Connect JSON (token from $RPC_TOKEN).
+	"rpc": cmdRPC,
+	// digest-of NAME COMMIT sets $NAME to the commit's b5 digest as buf.lock spells it.
+	"digest-of": cmdDigestOf,
 }
 
 // scriptState is the per-script state of the custom commands.

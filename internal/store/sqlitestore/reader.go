@@ -4,8 +4,10 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
+	"sync"
 
 	"github.com/lathe-registry/lathe/internal/store"
 )
@@ -14,6 +16,58 @@ import (
 type queryer interface {
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// preparedDB runs each query as a statement prepared once per connection of the pool
+// rather than on every call: parsing and planning take most of the time of a simple
+// read. The queries are the constant strings of this package, so the cache is bounded.
+// Only the read pool has one: the write pool's one connection is busy with the
+// transaction whenever there is a statement to prepare.
+type preparedDB struct {
+	db    *sql.DB
+	stmts sync.Map // query string → *sql.Stmt
+}
+
+func (p *preparedDB) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
+	if st, ok := p.stmts.Load(query); ok {
+		return st.(*sql.Stmt), nil
+	}
+	st, err := p.db.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	if prev, loaded := p.stmts.LoadOrStore(query, st); loaded {
+		_ = st.Close()
+		return prev.(*sql.Stmt), nil
+	}
+	return st, nil
+}
+
+func (p *preparedDB) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	st, err := p.stmt(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	return st.QueryContext(ctx, args...)
+}
+
+func (p *preparedDB) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	st, err := p.stmt(ctx, query)
+	if err != nil {
+		// A *sql.Row cannot be made to hold an error; the query fails the same way.
+		return p.db.QueryRowContext(ctx, query, args...)
+	}
+	return st.QueryRowContext(ctx, args...)
+}
+
+// Close closes the prepared statements.
+func (p *preparedDB) Close() error {
+	var errs []error
+	p.stmts.Range(func(_, st any) bool {
+		errs = append(errs, st.(*sql.Stmt).Close())
+		return true
+	})
+	return errors.Join(errs...)
 }
 
 // reader implements store.Reader on the read pool or inside a write transaction.

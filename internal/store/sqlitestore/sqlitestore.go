@@ -58,7 +58,7 @@ const busyTimeout = 10 * time.Second
 // Store is a [store.Store] backed by a SQLite database file.
 type Store struct {
 	reader // on the read pool
-	read   *sql.DB
+	read   *preparedDB
 	write  *sql.DB
 	clock  clock
 }
@@ -91,7 +91,8 @@ func Open(path string) (*Store, error) {
 	n := max(4, runtime.GOMAXPROCS(0))
 	read.SetMaxOpenConns(n)
 	read.SetMaxIdleConns(n)
-	return &Store{reader: reader{q: read}, read: read, write: write}, nil
+	prepared := &preparedDB{db: read}
+	return &Store{reader: reader{q: prepared}, read: prepared, write: write}, nil
 }
 
 // dsn returns the data source name of the database at the absolute path, with the
@@ -144,7 +145,7 @@ func (s *Store) Update(ctx context.Context, fn func(tx store.Tx) error) error {
 
 // Close closes the database.
 func (s *Store) Close() error {
-	return errors.Join(s.read.Close(), s.write.Close())
+	return errors.Join(s.read.Close(), s.read.db.Close(), s.write.Close())
 }
 
 // clock hands out the store's times in Unix microseconds. They strictly increase, even

@@ -161,7 +161,7 @@ func TestPragmas(t *testing.T) {
 		{"foreign_keys", "1"},
 		{"busy_timeout", "10000"},
 	} {
-		for name, db := range map[string]*sql.DB{"read": s.read, "write": s.write} {
+		for name, db := range map[string]*sql.DB{"read": s.read.db, "write": s.write} {
 			var got string
 			if err := db.QueryRowContext(ctx, "PRAGMA "+c.pragma).Scan(&got); err != nil {
 				t.Fatal(err)
@@ -171,7 +171,7 @@ func TestPragmas(t *testing.T) {
 			}
 		}
 	}
-	if _, err := s.read.ExecContext(ctx, "DELETE FROM owners"); err == nil {
+	if _, err := s.read.db.ExecContext(ctx, "DELETE FROM owners"); err == nil {
 		t.Error("the read pool can write")
 	}
 }
@@ -207,7 +207,7 @@ func TestQueryPlans(t *testing.T) {
 		for i := range args {
 			args[i] = "x"
 		}
-		plan := queryPlan(t.Context(), t, s.read, c.query, args...)
+		plan := queryPlan(t.Context(), t, s.read.db, c.query, args...)
 		for _, step := range plan {
 			if strings.HasPrefix(step, "SCAN ") || strings.Contains(step, "TEMP B-TREE") {
 				t.Errorf("%s: plan %q", c.name, plan)
@@ -258,4 +258,42 @@ func TestUpdateGoexitRollsBack(t *testing.T) {
 	}
 	// The write connection was given back.
 	createModule(t, s, "b")
+}
+
+func TestClockIncreases(t *testing.T) {
+	var c clock
+	last := c.now()
+	for range 1000 {
+		now := c.now()
+		if now <= last {
+			t.Fatalf("clock went from %d to %d", last, now)
+		}
+		last = now
+	}
+}
+
+// TestReadsEndTheirTransactions checks that the read pool's prepared statements do not
+// keep read transactions open after a read, which would stop checkpoints from emptying
+// the WAL, so that it grew without bound.
+func TestReadsEndTheirTransactions(t *testing.T) {
+	s := mustOpen(t, filepath.Join(t.TempDir(), "lathe.db"))
+	ctx := t.Context()
+	m := createModule(t, s, "alice")
+	if _, err := s.ModuleByID(ctx, m.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.ListModules(ctx, "", false, store.Page{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.ModuleByID(ctx, "unknown"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatal(err)
+	}
+	createModule(t, s, "bob")
+	var busy, logPages, checkpointed int
+	if err := s.write.QueryRowContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)").Scan(&busy, &logPages, &checkpointed); err != nil {
+		t.Fatal(err)
+	}
+	if busy != 0 || logPages != 0 {
+		t.Errorf("checkpoint: busy %d, %d pages left in the WAL", busy, logPages)
+	}
 }

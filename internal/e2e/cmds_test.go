@@ -1,0 +1,107 @@
+package e2e
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"io"
+	"net/http"
+	"os"
+	"regexp"
+	"strings"
+
+	"github.com/rogpeppe/go-internal/testscript"
+)
+
+// expand FILE... replaces ${VAR} and $VAR in the files with the script's environment, so
+// that buf.yaml files can name modules on the server's port.
+func cmdExpand(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) == 0 {
+		ts.Fatalf("usage: expand FILE...")
+	}
+	for _, name := range args {
+		path := ts.MkAbs(name)
+		data, err := os.ReadFile(path)
+		ts.Check(err)
+		ts.Check(os.WriteFile(path, []byte(os.Expand(string(data), ts.Getenv)), 0o644))
+	}
+}
+
+// capture NAME REGEXP sets $NAME to the first submatch of REGEXP in the last command's
+// stdout, failing if there is none.
+func cmdCapture(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: capture NAME REGEXP")
+	}
+	re, err := regexp.Compile(args[1])
+	ts.Check(err)
+	out := ts.ReadFile("stdout")
+	m := re.FindStringSubmatch(out)
+	if len(m) < 2 {
+		ts.Fatalf("capture: %q does not match stdout:\n%s", args[1], out)
+	}
+	ts.Setenv(args[0], m[1])
+}
+
+// rpc SERVICE/METHOD JSON calls a registry RPC with the Connect protocol's JSON encoding,
+// as any HTTP client can, with $RPC_TOKEN as bearer token if set. It prints the response
+// body (a message, or a Connect error such as {"code":"not_found",...}) whatever the status.
+// A service without a package is looked up in buf.registry.module.v1 and
+// buf.registry.owner.v1.
+func cmdRPC(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: rpc SERVICE/METHOD JSON")
+	}
+	ts.Stdout().Write(rpc(ts, args[0], args[1]))
+}
+
+func rpc(ts *testscript.TestScript, method, body string) []byte {
+	if !strings.Contains(method, ".") {
+		pkg := "buf.registry.module.v1."
+		for _, owner := range []string{"OwnerService/", "UserService/", "OrganizationService/"} {
+			if strings.HasPrefix(method, owner) {
+				pkg = "buf.registry.owner.v1."
+			}
+		}
+		method = pkg + method
+	}
+	req, err := http.NewRequest(http.MethodPost, ts.Getenv("LATHE_URL")+"/"+method, strings.NewReader(body))
+	ts.Check(err)
+	req.Header.Set("Content-Type", "application/json")
+	if tok := ts.Getenv("RPC_TOKEN"); tok != "" {
+		req.Header.Set("Authorization", "Bearer "+tok)
+	}
+	resp, err := state(ts).httpClient(ts).Do(req)
+	ts.Check(err)
+	defer resp.Body.Close()
+	out, err := io.ReadAll(resp.Body)
+	ts.Check(err)
+	return append(out, '\n')
+}
+
+// digest-of NAME COMMIT sets $NAME to the b5 digest Lathe reports for the commit, in the
+// "b5:<hex>" form buf.lock uses.
+func cmdDigestOf(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: digest-of NAME COMMIT")
+	}
+	out := rpc(ts, "CommitService/GetCommits", `{"resourceRefs":[{"id":"`+args[1]+`"}]}`)
+	var resp struct {
+		Commits []struct {
+			Digest struct {
+				Type  string `json:"type"`
+				Value string `json:"value"`
+			} `json:"digest"`
+		} `json:"commits"`
+	}
+	if err := json.NewDecoder(bytes.NewReader(out)).Decode(&resp); err != nil || len(resp.Commits) != 1 {
+		ts.Fatalf("GetCommits %s: %v\n%s", args[1], err, out)
+	}
+	d := resp.Commits[0].Digest
+	raw, err := base64.StdEncoding.DecodeString(d.Value)
+	if err != nil || d.Type != "DIGEST_TYPE_B5" {
+		ts.Fatalf("GetCommits %s: unexpected digest %+v", args[1], d)
+	}
+	ts.Setenv(args[0], "b5:"+hex.EncodeToString(raw))
+}
