@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"regexp"
+	"strconv"
 	"strings"
 
 	"github.com/rogpeppe/go-internal/testscript"
@@ -104,4 +105,17 @@ func cmdDigestOf(ts *testscript.TestScript, neg bool, args []string) {
 		ts.Fatalf("GetCommits %s: unexpected digest %+v", args[1], d)
 	}
 	ts.Setenv(args[0], "b5:"+hex.EncodeToString(raw))
+}
+
+// bigfile FILE SIZE writes a syntactically valid .proto file of SIZE bytes (one long
+// comment), for testing upload limits.
+func cmdBigFile(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: bigfile FILE SIZE")
+	}
+	size, err := strconv.Atoi(args[1])
+	ts.Check(err)
+	head := "syntax = \"proto3\";\npackage big.v1;\n//"
+	data := head + strings.Repeat("x", max(size-len(head)-1, 0)) + "\n"
+	ts.Check(os.WriteFile(ts.MkAbs(args[0]), []byte(data), 0o644))
 }

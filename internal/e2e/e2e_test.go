@@ -180,10 +180,24 @@ func TestScripts(t *testing.T) {
 	})
 }
 
+// TestScriptsTLS runs every script again with lathe-serve serving HTTPS with a
+// self-signed certificate that buf trusts through tls.use: systemandlocal.
+func TestScriptsTLS(t *testing.T) {
+	testscript.Run(t, testscript.Params{
+		Dir: "testdata",
+		Setup: func(env *testscript.Env) error {
+			env.Setenv("E2E_TLS", "1")
+			return setup(env)
+		},
+		Cmds: scriptCmds,
+	})
+}
+
 // scriptCmds are the commands scripts can use besides the standard ones;
 // "exec lathe ..." and "exec buf ..." run the binaries.
 var scriptCmds = map[string]func(ts *testscript.TestScript, neg bool, args []string){
-	// lathe-serve [--tls] starts "lathe serve" on 127.0.0.1:0 with data in
+	// lathe-serve [--tls] starts "lathe serve" on 127.0.0.1:0 (with TLS when --tls is given or
+	// the script runs under TestScriptsTLS) with data in
 	// $WORK/data, waits until it is healthy and sets $LATHE_URL and $REMOTE,
 	// and points buf at it (plain HTTP, or TLS trusting the harness's
 	// self-signed certificate). The server is stopped when the script ends.
@@ -206,6 +220,8 @@ var scriptCmds = map[string]func(ts *testscript.TestScript, neg bool, args []str
 	"rpc": cmdRPC,
 	// digest-of NAME COMMIT sets $NAME to the commit's b5 digest as buf.lock spells it.
 	"digest-of": cmdDigestOf,
+	// bigfile FILE SIZE writes a valid .proto file of SIZE bytes.
+	"bigfile": cmdBigFile,
 }
 
 // scriptState is the per-script state of the custom commands.
@@ -310,7 +326,7 @@ func cmdLatheServe(ts *testscript.TestScript, neg bool, args []string) {
 	if neg {
 		ts.Fatalf("unsupported: ! lathe-serve")
 	}
-	useTLS := false
+	useTLS := ts.Getenv("E2E_TLS") == "1"
 	switch {
 	case len(args) == 1 && args[0] == "--tls":
 		useTLS = true

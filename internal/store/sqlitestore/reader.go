@@ -20,7 +20,7 @@ type queryer interface {
 
 // preparedDB runs each query as a statement prepared once per connection of the pool
 // rather than on every call: parsing and planning take most of the time of a simple
-// read. The queries are the constant strings of this package, so the cache is bounded.
+// read. The queries are built from this package's constants, so the cache is bounded.
 // Only the read pool has one: the write pool's one connection is busy with the
 // transaction whenever there is a statement to prepare.
 type preparedDB struct {
