@@ -198,7 +198,7 @@ func TestScriptsTLS(t *testing.T) {
 var scriptCmds = map[string]func(ts *testscript.TestScript, neg bool, args []string){
 	// lathe-serve [--tls] starts "lathe serve" on 127.0.0.1:0 (with TLS when --tls is given or
 	// the script runs under TestScriptsTLS) with data in
-	// $WORK/data, waits until it is healthy and sets $LATHE_URL and $REMOTE,
+	// $WORK/data, waits until it is healthy and sets $LATHE_URL, $REMOTE and $CURL_FLAGS,
 	// and points buf at it (plain HTTP, or TLS trusting the harness's
 	// self-signed certificate). The server is stopped when the script ends.
 	"lathe-serve": cmdLatheServe,
@@ -340,10 +340,14 @@ func cmdLatheServe(ts *testscript.TestScript, neg bool, args []string) {
 	work := ts.Getenv("WORK")
 	serveArgs := []string{"serve", "--listen", "127.0.0.1:0", "--data", dataDir(ts)}
 	bufTLS := "tls:\n  use: false\n"
+	// $CURL_FLAGS lets buf curl reach the server either way: HTTP/2 without TLS needs prior
+	// knowledge, HTTPS needs the harness's CA.
+	ts.Setenv("CURL_FLAGS", "--http2-prior-knowledge")
 	if useTLS {
 		certs := st.testCerts(ts)
 		serveArgs = append(serveArgs, "--tls-cert", certs.certFile, "--tls-key", certs.keyFile)
 		bufTLS = "tls:\n  use: systemandlocal\n  root_cert_file_paths:\n    - " + strconv.Quote(certs.caFile) + "\n"
+		ts.Setenv("CURL_FLAGS", "--cacert="+certs.caFile)
 	}
 	configDir := ts.Getenv("BUF_CONFIG_DIR")
 	ts.Check(os.MkdirAll(configDir, 0o755))
