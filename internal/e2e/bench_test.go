@@ -1,0 +1,197 @@
+package e2e
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+// BenchmarkBufPush measures `buf push` of a generated 500-file, ~2 MB module with one file
+// changed per push (so every push makes a new commit), against a lathe serve process on
+// its embedded default stores. Each iteration is timed wall-clock around the buf command;
+// the server's own time per stage comes from its upload log line. As the baseline,
+// BenchmarkBufPush/build times `buf build` of the same files in the same run.
+//
+// Run it without -race: go test -run XXX -bench BufPush -benchtime 10x ./internal/e2e
+func BenchmarkBufPush(b *testing.B) {
+	if raceEnabled {
+		b.Skip("timing a race-instrumented lathe would be meaningless; run without -race")
+	}
+	work := b.TempDir()
+	url, remote, logFile := startLathe(b, work)
+	token := createUser(b, work, "bench")
+	env := append(os.Environ(),
+		"HOME="+filepath.Join(work, "home"),
+		"BUF_CONFIG_DIR="+filepath.Join(work, "bufconfig"),
+		"BUF_CACHE_DIR="+filepath.Join(work, "bufcache"),
+		"BUF_TOKEN="+token+"@"+remote,
+	)
+	writeFile(b, filepath.Join(work, "bufconfig", "config.yaml"), "version: v1\ntls:\n  use: false\n")
+	mod := filepath.Join(work, "mod")
+	size := generateModule(b, mod, remote, 50, 10)
+	b.Logf("module: 500 files, %d bytes; server %s", size, url)
+	run := func(args ...string) {
+		cmd := exec.Command(filepath.Join(binDir, "buf"+exe), args...)
+		cmd.Dir, cmd.Env = mod, env
+		if out, err := cmd.CombinedOutput(); err != nil {
+			b.Fatalf("buf %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+	}
+	run("push", "--create") // the first commit, untimed
+	changed := filepath.Join(mod, "pkg0", "v1", "file0.proto")
+	original, err := os.ReadFile(changed)
+	if err != nil {
+		b.Fatal(err)
+	}
+	push := 0
+	b.Run("push", func(b *testing.B) {
+		for b.Loop() {
+			push++
+			b.StopTimer()
+			writeFile(b, changed, string(original)+fmt.Sprintf("// change %d\n", push))
+			b.StartTimer()
+			run("push")
+		}
+		compile, hash, storeT, n := uploadStages(b, logFile)
+		b.ReportMetric(compile/n, "server-compile-ms/op")
+		b.ReportMetric(hash/n, "server-hash-ms/op")
+		b.ReportMetric(storeT/n, "server-store-ms/op")
+	})
+	b.Run("build", func(b *testing.B) {
+		for b.Loop() {
+			run("build")
+		}
+	})
+}
+
+var uploadLine = regexp.MustCompile(`msg=upload .*new_commits=1 .*compile=(\S+) hash=(\S+) store=(\S+)`)
+
+// uploadStages sums the stage times of the server's upload log lines, skipping the first
+// (untimed) push.
+func uploadStages(b *testing.B, logFile string) (compile, hash, storeT, n float64) {
+	data, err := os.ReadFile(logFile)
+	if err != nil {
+		b.Fatal(err)
+	}
+	sc := bufio.NewScanner(bytes.NewReader(data))
+	first := true
+	for sc.Scan() {
+		m := uploadLine.FindStringSubmatch(sc.Text())
+		if m == nil {
+			continue
+		}
+		if first {
+			first = false
+			continue
+		}
+		ms := func(s string) float64 {
+			d, err := time.ParseDuration(s)
+			if err != nil {
+				b.Fatal(err)
+			}
+			return float64(d) / float64(time.Millisecond)
+		}
+		compile += ms(m[1])
+		hash += ms(m[2])
+		storeT += ms(m[3])
+		n++
+	}
+	if n == 0 {
+		b.Fatalf("no upload lines in the server log")
+	}
+	return compile, hash, storeT, n
+}
+
+// startLathe runs lathe serve on a free port until the benchmark ends.
+func startLathe(b *testing.B, work string) (url, remote, logFile string) {
+	logFile = filepath.Join(work, "serve.log")
+	logf, err := os.Create(logFile)
+	if err != nil {
+		b.Fatal(err)
+	}
+	cmd := exec.Command(filepath.Join(binDir, "lathe"+exe), "serve", "--listen", "127.0.0.1:0", "--data", filepath.Join(work, "data"))
+	cmd.Stderr = logf
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() {
+		cmd.Process.Signal(os.Interrupt)
+		cmd.Wait()
+		logf.Close()
+	})
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	m := servingLine.FindStringSubmatch(line)
+	if err != nil || m == nil {
+		b.Fatalf("lathe serve printed %q (%v)", line, err)
+	}
+	return m[1] + "://" + m[2], m[2], logFile
+}
+
+func createUser(b *testing.B, work, name string) string {
+	lathe := func(args ...string) string {
+		out, err := exec.Command(filepath.Join(binDir, "lathe"+exe), append(args, "--data", filepath.Join(work, "data"))...).Output()
+		if err != nil {
+			b.Fatalf("lathe %v: %v", args, err)
+		}
+		return string(out)
+	}
+	lathe("user", "create", name)
+	lines := strings.Split(strings.TrimSpace(lathe("token", "create", "--user", name)), "\n")
+	return lines[len(lines)-1]
+}
+
+func writeFile(b *testing.B, path, content string) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		b.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+		b.Fatal(err)
+	}
+}
+
+// generateModule writes a module of pkgs packages with files files each: every file
+// imports the previous file of its package and the first file of the previous package,
+// and holds a service and enough documented messages to weigh about 4 KB.
+func generateModule(b *testing.B, dir, remote string, pkgs, files int) int {
+	writeFile(b, filepath.Join(dir, "buf.yaml"), "version: v2\nmodules:\n  - path: .\n    name: "+remote+"/bench/big\n")
+	total := 0
+	for p := range pkgs {
+		for f := range files {
+			var sb strings.Builder
+			fmt.Fprintf(&sb, "syntax = \"proto3\";\n\npackage pkg%d.v1;\n\n", p)
+			if f > 0 {
+				fmt.Fprintf(&sb, "import \"pkg%d/v1/file%d.proto\";\n", p, f-1)
+			}
+			if p > 0 {
+				fmt.Fprintf(&sb, "import \"pkg%d/v1/file0.proto\";\n", p-1)
+			}
+			sb.WriteString("import \"google/protobuf/timestamp.proto\";\n\n")
+			for m := range 6 {
+				fmt.Fprintf(&sb, "// Message%d_%d describes one thing of file %d in package %d. It carries\n// enough fields and comments to look like a real schema.\nmessage Message%d_%d {\n", f, m, f, p, f, m)
+				fmt.Fprintf(&sb, "  // The id of the thing.\n  string id = 1;\n  // When it was created.\n  google.protobuf.Timestamp create_time = 2;\n  repeated string tags = 3;\n  map<string, int64> counters = 4;\n")
+				if f > 0 {
+					fmt.Fprintf(&sb, "  Message%d_%d previous = 5;\n", f-1, m)
+				}
+				if p > 0 {
+					fmt.Fprintf(&sb, "  pkg%d.v1.Message0_%d upstream = 6;\n", p-1, m)
+				}
+				fmt.Fprintf(&sb, "  enum State {\n    STATE_UNSPECIFIED = 0;\n    STATE_ACTIVE = 1;\n    STATE_DONE = 2;\n  }\n  State state = 7;\n}\n\n")
+			}
+			fmt.Fprintf(&sb, "service Service%d {\n  rpc Get(Message%d_0) returns (Message%d_1);\n  rpc List(Message%d_2) returns (Message%d_3);\n}\n", f, f, f, f, f)
+			total += sb.Len()
+			writeFile(b, filepath.Join(dir, fmt.Sprintf("pkg%d", p), "v1", fmt.Sprintf("file%d.proto", f)), sb.String())
+		}
+	}
+	return total
+}
