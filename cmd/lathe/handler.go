@@ -6,6 +6,7 @@ import (
 
 	"github.com/lathe-registry/lathe/internal/api"
 	"github.com/lathe-registry/lathe/internal/blob"
+	"github.com/lathe-registry/lathe/internal/module"
 	"github.com/lathe-registry/lathe/internal/registry"
 	"github.com/lathe-registry/lathe/internal/store"
 )
@@ -21,11 +22,16 @@ type handlerConfig struct {
 	// MaxRequestBytes is the server-wide body cap; the Connect handlers use it as their
 	// read limit too, which also bounds the size of decompressed messages.
 	MaxRequestBytes int64
+	Limits          module.Limits
+	ParseCacheBytes int
 }
 
 // newHandler builds the handler for every path except /healthz, which
 // internal/server serves in front of it.
 func newHandler(cfg handlerConfig) (http.Handler, error) {
-	reg := registry.New(cfg.Store, cfg.Blobs, registry.WithLogger(cfg.Logger))
+	reg := registry.New(cfg.Store, cfg.Blobs,
+		registry.WithLogger(cfg.Logger),
+		registry.WithLimits(cfg.Limits),
+		registry.WithParseCacheBytes(cfg.ParseCacheBytes))
 	return api.Handler(reg, api.Config{MaxMessageBytes: cfg.MaxRequestBytes, Logger: cfg.Logger}), nil
 }

@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 
 	"github.com/lathe-registry/lathe/internal/blob/fsblob"
+	"github.com/lathe-registry/lathe/internal/module"
+	"github.com/lathe-registry/lathe/internal/registry"
 	"github.com/lathe-registry/lathe/internal/server"
 	"github.com/lathe-registry/lathe/internal/store/sqlitestore"
 )
@@ -30,6 +32,10 @@ down gracefully. Once listening, it prints one line to stdout:
 	tlsKey := c.String("tls-key", "", "PEM private key `FILE` of --tls-cert")
 	maxRequestBytes := c.Int64("max-request-bytes", server.DefaultMaxRequestBytes, "reject request bodies larger than `BYTES`")
 	readHeaderTimeout := c.Duration("read-header-timeout", server.DefaultReadHeaderTimeout, "longest `DURATION` a client may take to send request headers")
+	maxFiles := c.Int("max-files", module.DefaultLimits.MaxFiles, "most files one module commit may have (`N`)")
+	maxFileBytes := c.Int("max-file-bytes", module.DefaultLimits.MaxFileBytes, "largest size of one module file, in `BYTES`")
+	maxModuleBytes := c.Int("max-module-bytes", module.DefaultLimits.MaxModuleBytes, "largest total size of one module commit's files, in `BYTES`")
+	parseCacheBytes := c.Int("parse-cache-bytes", registry.DefaultParseCacheBytes, "`BYTES` of .proto source whose parse results are kept to speed up pushes; 0 disables")
 	var logLevel slog.Level
 	c.TextVar(&logLevel, "log-level", slog.LevelInfo, "log `LEVEL`: debug, info, warn or error")
 	args, err := c.parse(args, e.getenv)
@@ -41,6 +47,9 @@ down gracefully. Once listening, it prints one line to stdout:
 	}
 	if *maxRequestBytes <= 0 {
 		return c.usageErrorf("--max-request-bytes must be positive")
+	}
+	if *maxFiles <= 0 || *maxFileBytes <= 0 || *maxModuleBytes <= 0 || *parseCacheBytes < 0 {
+		return c.usageErrorf("--max-files, --max-file-bytes and --max-module-bytes must be positive, --parse-cache-bytes not negative")
 	}
 	if *readHeaderTimeout <= 0 {
 		return c.usageErrorf("--read-header-timeout must be positive")
@@ -77,6 +86,8 @@ down gracefully. Once listening, it prints one line to stdout:
 		Blobs:           blobs,
 		BaseURL:         srv.URL(),
 		MaxRequestBytes: *maxRequestBytes,
+		Limits:          module.Limits{MaxFiles: *maxFiles, MaxFileBytes: *maxFileBytes, MaxModuleBytes: *maxModuleBytes},
+		ParseCacheBytes: *parseCacheBytes,
 	})
 	if err != nil {
 		srv.Close()

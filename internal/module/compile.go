@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"io"
 	"io/fs"
 	"strings"
 
@@ -22,16 +21,18 @@ type Lookup func(path string) ([]byte, bool)
 // Compile compiles the target .proto files, resolving imports through lookup and then the
 // well-known types bundled with the compiler. Syntax errors, unresolved imports, import
 // cycles and link errors are returned as one error listing up to 20 [*InputError] values.
-func Compile(ctx context.Context, targets []string, lookup Lookup) (linker.Files, error) {
-	resolver := protocompile.WithStandardImports(&protocompile.SourceResolver{
-		Accessor: func(p string) (io.ReadCloser, error) {
-			content, ok := lookup(p)
-			if !ok {
-				return nil, fs.ErrNotExist
-			}
-			return io.NopCloser(bytes.NewReader(content)), nil
-		},
-	})
+// Parse results come from cache when it holds them.
+func Compile(ctx context.Context, targets []string, lookup Lookup, cache *ParseCache) (linker.Files, error) {
+	resolver := protocompile.WithStandardImports(protocompile.ResolverFunc(func(p string) (protocompile.SearchResult, error) {
+		content, ok := lookup(p)
+		if !ok {
+			return protocompile.SearchResult{}, fs.ErrNotExist
+		}
+		if result, ok := cache.parse(p, content); ok {
+			return protocompile.SearchResult{ParseResult: result}, nil
+		}
+		return protocompile.SearchResult{Source: bytes.NewReader(content)}, nil
+	}))
 	var errs []error
 	rep := reporter.NewReporter(func(err reporter.ErrorWithPos) error {
 		errs = append(errs, positionError(err))

@@ -53,15 +53,31 @@ type Registry struct {
 	store  store.Store
 	blobs  blob.Store
 	limits module.Limits
+	parses *module.ParseCache
 	now    func() time.Time
 	log    *slog.Logger
 }
+
+// DefaultParseCacheBytes is the default source budget of the parse cache: enough for
+// several pushes of a large module; the parsed form takes many times the source's size.
+const DefaultParseCacheBytes = 16 << 20
 
 // Option configures a [Registry].
 type Option func(*Registry)
 
 // WithLimits sets the upload limits; the default is [module.DefaultLimits].
 func WithLimits(l module.Limits) Option { return func(r *Registry) { r.limits = l } }
+
+// WithParseCacheBytes sets how many bytes of .proto source the parse cache may hold;
+// 0 disables it. The default is [DefaultParseCacheBytes].
+func WithParseCacheBytes(n int) Option {
+	return func(r *Registry) {
+		r.parses = nil
+		if n > 0 {
+			r.parses = module.NewParseCache(n)
+		}
+	}
+}
 
 // WithClock sets the clock used for commit times; the default is time.Now.
 func WithClock(now func() time.Time) Option { return func(r *Registry) { r.now = now } }
@@ -71,7 +87,14 @@ func WithLogger(l *slog.Logger) Option { return func(r *Registry) { r.log = l } 
 
 // New returns a registry over the given stores.
 func New(s store.Store, b blob.Store, opts ...Option) *Registry {
-	r := &Registry{store: s, blobs: b, limits: module.DefaultLimits, now: time.Now, log: slog.Default()}
+	r := &Registry{
+		store:  s,
+		blobs:  b,
+		limits: module.DefaultLimits,
+		parses: module.NewParseCache(DefaultParseCacheBytes),
+		now:    time.Now,
+		log:    slog.Default(),
+	}
 	for _, o := range opts {
 		o(r)
 	}
