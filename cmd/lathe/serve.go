@@ -2,11 +2,14 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
 
+	"github.com/lathe-registry/lathe/internal/api"
 	"github.com/lathe-registry/lathe/internal/blob/fsblob"
 	"github.com/lathe-registry/lathe/internal/module"
 	"github.com/lathe-registry/lathe/internal/registry"
@@ -35,6 +38,7 @@ down gracefully. Once listening, it prints one line to stdout:
 	maxFiles := c.Int("max-files", module.DefaultLimits.MaxFiles, "most files one module commit may have (`N`)")
 	maxFileBytes := c.Int("max-file-bytes", module.DefaultLimits.MaxFileBytes, "largest size of one module file, in `BYTES`")
 	maxModuleBytes := c.Int("max-module-bytes", module.DefaultLimits.MaxModuleBytes, "largest total size of one module commit's files, in `BYTES`")
+	seed := c.Bool("seed-example", true, "on a new data directory, create the public example module demo/weather")
 	parseCacheBytes := c.Int("parse-cache-bytes", registry.DefaultParseCacheBytes, "`BYTES` of .proto source whose parse results are kept to speed up pushes; 0 disables")
 	var logLevel slog.Level
 	c.TextVar(&logLevel, "log-level", slog.LevelInfo, "log `LEVEL`: debug, info, warn or error")
@@ -59,6 +63,8 @@ down gracefully. Once listening, it prints one line to stdout:
 	}
 	logger := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: logLevel}))
 
+	_, statErr := os.Stat(filepath.Join(*data, "lathe.db"))
+	fresh := errors.Is(statErr, fs.ErrNotExist)
 	st, err := openMetadata(*data)
 	if err != nil {
 		return err
@@ -80,19 +86,18 @@ down gracefully. Once listening, it prints one line to stdout:
 	if err != nil {
 		return err
 	}
-	h, err := newHandler(handlerConfig{
-		Logger:          logger,
-		Store:           st,
-		Blobs:           blobs,
-		BaseURL:         srv.URL(),
-		MaxRequestBytes: *maxRequestBytes,
-		Limits:          module.Limits{MaxFiles: *maxFiles, MaxFileBytes: *maxFileBytes, MaxModuleBytes: *maxModuleBytes},
-		ParseCacheBytes: *parseCacheBytes,
-	})
-	if err != nil {
-		srv.Close()
-		return err
+	reg := registry.New(st, blobs,
+		registry.WithLogger(logger),
+		registry.WithLimits(module.Limits{MaxFiles: *maxFiles, MaxFileBytes: *maxFileBytes, MaxModuleBytes: *maxModuleBytes}),
+		registry.WithParseCacheBytes(*parseCacheBytes))
+	if fresh && *seed {
+		if err := seedExample(ctx, st, reg); err != nil {
+			srv.Close()
+			return fmt.Errorf("creating the example module: %w", err)
+		}
+		logger.Info("created the public example module demo/weather")
 	}
+	h := api.Handler(reg, api.Config{MaxMessageBytes: *maxRequestBytes, Logger: logger})
 	// Tests and scripts read this line to learn the port; keep its format.
 	fmt.Fprintf(e.stdout, "lathe: serving on %s\n", srv.URL())
 	logger.Info("serving", "url", srv.URL(), "data", *data, "version", versionString())

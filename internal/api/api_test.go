@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"context"
+	"io"
 	"io/fs"
 	"log/slog"
 	"net/http"
@@ -229,4 +230,49 @@ func ownerRef(name string) *ownerv1.OwnerRef {
 
 func resourceName(moduleName string) *modulev1.ResourceRef {
 	return &modulev1.ResourceRef{Value: &modulev1.ResourceRef_Name_{Name: &modulev1.ResourceRef_Name{Owner: "alice", Module: moduleName}}}
+}
+
+// TestAbsurdTimeouts sends timeouts no client means: they must neither crash the server
+// nor make it misbehave; the call either runs normally or is refused with a clear error.
+func TestAbsurdTimeouts(t *testing.T) {
+	f := newFixture(t)
+	body := `{"resourceRefs":[{"name":{"owner":"alice","module":"base"}}]}`
+	for _, h := range [][2]string{
+		{"Connect-Timeout-Ms", "99999999999999999999"},
+		{"Connect-Timeout-Ms", "9999999999"},
+		{"Connect-Timeout-Ms", "-5"},
+		{"Connect-Timeout-Ms", "0"},
+	} {
+		req, err := http.NewRequest(http.MethodPost, f.url+"/buf.registry.module.v1.CommitService/GetCommits", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set(h[0], h[1])
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatalf("%s: %s: %v", h[0], h[1], err)
+		}
+		out, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK && !strings.Contains(string(out), `"code"`) {
+			t.Errorf("%s: %s: status %d without a Connect error: %s", h[0], h[1], resp.StatusCode, out)
+		}
+		t.Logf("%s: %s -> %d %s", h[0], h[1], resp.StatusCode, out[:min(len(out), 80)])
+	}
+	// The gRPC protocol's timeout header, with the largest value the grammar allows.
+	for _, v := range []string{"99999999H", "18446744073709551615S", "1n"} {
+		client := modulev1connect.NewCommitServiceClient(http.DefaultClient, f.url, connect.WithGRPCWeb())
+		req := connect.NewRequest(&modulev1.GetCommitsRequest{ResourceRefs: []*modulev1.ResourceRef{resourceName("base")}})
+		req.Header().Set("Grpc-Timeout", v)
+		_, err := client.GetCommits(context.Background(), req)
+		t.Logf("Grpc-Timeout: %s -> %v", v, err)
+		if err != nil && connect.CodeOf(err) == connect.CodeUnknown {
+			t.Errorf("Grpc-Timeout %s: %v", v, err)
+		}
+	}
+	// The server still serves.
+	if _, err := f.commits.GetCommits(context.Background(), connect.NewRequest(&modulev1.GetCommitsRequest{ResourceRefs: []*modulev1.ResourceRef{resourceName("base")}})); err != nil {
+		t.Fatal(err)
+	}
 }
