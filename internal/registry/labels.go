@@ -40,7 +40,9 @@ func (r *Registry) ListLabels(ctx context.Context, moduleID string, filter store
 	return r.store.ListLabels(ctx, moduleID, filter, query, desc, page)
 }
 
-// SetLabel points a label (created if needed) at a commit of the same module.
+// SetLabel points a label (created if needed, unarchived if archived) at a commit of the
+// same module. As on the BSR, an existing label only moves forward: the commit must not be
+// older than the one the label points at.
 func (r *Registry) SetLabel(ctx context.Context, ref LabelRef, commitID string) (store.Label, error) {
 	var res Resource
 	var name string
@@ -74,6 +76,21 @@ func (r *Registry) SetLabel(ctx context.Context, ref LabelRef, commitID string) 
 	u, _ := caller(ctx)
 	var l store.Label
 	err = r.store.Update(ctx, func(tx store.Tx) error {
+		current, err := tx.LabelByName(ctx, res.Module.ID, name)
+		switch {
+		case isNotFound(err):
+		case err != nil:
+			return err
+		default:
+			head, err := tx.CommitByID(ctx, current.CommitID)
+			if err != nil {
+				return err
+			}
+			if head.Seq > c.Seq {
+				return errorf(ErrFailedPrecondition, "label %q points at commit %s, which is newer than %s; labels only move forward",
+					name, head.ID, c.ID)
+			}
+		}
 		l, err = tx.SetLabel(ctx, res.Module.ID, name, c.ID, u.ID)
 		return err
 	})
