@@ -44,17 +44,9 @@ func (s *server) resolveCommits(ctx context.Context, refs []*modulev1.ResourceRe
 }
 
 func (s commitService) ListCommits(ctx context.Context, req *connect.Request[modulev1.ListCommitsRequest]) (*connect.Response[modulev1.ListCommitsResponse], error) {
-	p, err := page(req.Msg.GetPageSize(), req.Msg.GetPageToken())
+	p, res, err := s.listOf(ctx, req.Msg.GetPageSize(), req.Msg.GetPageToken(), req.Msg.GetResourceRef())
 	if err != nil {
 		return nil, err
-	}
-	rref, err := fromResourceRef(req.Msg.GetResourceRef())
-	if err != nil {
-		return nil, err
-	}
-	res, err := s.reg.Resource(ctx, rref)
-	if err != nil {
-		return nil, s.connectError(err)
 	}
 	desc := req.Msg.GetOrder() != modulev1.ListCommitsRequest_ORDER_CREATE_TIME_ASC
 	resp := &modulev1.ListCommitsResponse{}

@@ -32,17 +32,9 @@ func (s labelService) GetLabels(ctx context.Context, req *connect.Request[module
 }
 
 func (s labelService) ListLabels(ctx context.Context, req *connect.Request[modulev1.ListLabelsRequest]) (*connect.Response[modulev1.ListLabelsResponse], error) {
-	p, err := page(req.Msg.GetPageSize(), req.Msg.GetPageToken())
+	p, res, err := s.listOf(ctx, req.Msg.GetPageSize(), req.Msg.GetPageToken(), req.Msg.GetResourceRef())
 	if err != nil {
 		return nil, err
-	}
-	rref, err := fromResourceRef(req.Msg.GetResourceRef())
-	if err != nil {
-		return nil, err
-	}
-	res, err := s.reg.Resource(ctx, rref)
-	if err != nil {
-		return nil, s.connectError(err)
 	}
 	resp := &modulev1.ListLabelsResponse{}
 	if res.Label != nil {

@@ -9,6 +9,7 @@ import (
 	"connectrpc.com/connect"
 
 	"github.com/lathe-registry/lathe/internal/registry"
+	"github.com/lathe-registry/lathe/internal/store"
 )
 
 type resourceService struct{ *server }
@@ -47,4 +48,18 @@ func invalidPath(p, commitID string) error {
 
 func containsFold(s, sub string) bool {
 	return strings.Contains(strings.ToLower(s), strings.ToLower(sub))
+}
+
+// listOf reads the page and the resource of a List request.
+func (s *server) listOf(ctx context.Context, size uint32, token string, ref *modulev1.ResourceRef) (store.Page, registry.Resource, error) {
+	p, err := page(size, token)
+	if err != nil {
+		return p, registry.Resource{}, err
+	}
+	rref, err := fromResourceRef(ref)
+	if err != nil {
+		return p, registry.Resource{}, err
+	}
+	res, err := s.reg.Resource(ctx, rref)
+	return p, res, s.connectError(err)
 }

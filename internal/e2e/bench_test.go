@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/lathe-registry/lathe/internal/module/modtest"
 )
 
 // BenchmarkBufPush measures `buf push` of a generated 500-file, ~2 MB module with one file
@@ -160,38 +162,13 @@ func writeFile(b *testing.B, path, content string) {
 	}
 }
 
-// generateModule writes a module of pkgs packages with files files each: every file
-// imports the previous file of its package and the first file of the previous package,
-// and holds a service and enough documented messages to weigh about 4 KB.
+// generateModule writes a buf workspace of one module holding [modtest.Generate]'s files.
 func generateModule(b *testing.B, dir, remote string, pkgs, files int) int {
 	writeFile(b, filepath.Join(dir, "buf.yaml"), "version: v2\nmodules:\n  - path: .\n    name: "+remote+"/bench/big\n")
 	total := 0
-	for p := range pkgs {
-		for f := range files {
-			var sb strings.Builder
-			fmt.Fprintf(&sb, "syntax = \"proto3\";\n\npackage pkg%d.v1;\n\n", p)
-			if f > 0 {
-				fmt.Fprintf(&sb, "import \"pkg%d/v1/file%d.proto\";\n", p, f-1)
-			}
-			if p > 0 {
-				fmt.Fprintf(&sb, "import \"pkg%d/v1/file0.proto\";\n", p-1)
-			}
-			sb.WriteString("import \"google/protobuf/timestamp.proto\";\n\n")
-			for m := range 6 {
-				fmt.Fprintf(&sb, "// Message%d_%d describes one thing of file %d in package %d. It carries\n// enough fields and comments to look like a real schema.\nmessage Message%d_%d {\n", f, m, f, p, f, m)
-				fmt.Fprintf(&sb, "  // The id of the thing.\n  string id = 1;\n  // When it was created.\n  google.protobuf.Timestamp create_time = 2;\n  repeated string tags = 3;\n  map<string, int64> counters = 4;\n")
-				if f > 0 {
-					fmt.Fprintf(&sb, "  Message%d_%d previous = 5;\n", f-1, m)
-				}
-				if p > 0 {
-					fmt.Fprintf(&sb, "  pkg%d.v1.Message0_%d upstream = 6;\n", p-1, m)
-				}
-				fmt.Fprintf(&sb, "  enum State {\n    STATE_UNSPECIFIED = 0;\n    STATE_ACTIVE = 1;\n    STATE_DONE = 2;\n  }\n  State state = 7;\n}\n\n")
-			}
-			fmt.Fprintf(&sb, "service Service%d {\n  rpc Get(Message%d_0) returns (Message%d_1);\n  rpc List(Message%d_2) returns (Message%d_3);\n}\n", f, f, f, f, f)
-			total += sb.Len()
-			writeFile(b, filepath.Join(dir, fmt.Sprintf("pkg%d", p), "v1", fmt.Sprintf("file%d.proto", f)), sb.String())
-		}
+	for p, content := range modtest.Generate(pkgs, files) {
+		total += len(content)
+		writeFile(b, filepath.Join(dir, p), string(content))
 	}
 	return total
 }

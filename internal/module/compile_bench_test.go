@@ -3,43 +3,13 @@ package module
 import (
 	"context"
 	"fmt"
-	"strings"
 	"testing"
+
+	"github.com/lathe-registry/lathe/internal/module/modtest"
 )
 
-// benchModule returns a module of 500 files of about 4 KB, where every file imports the
-// previous file of its package and the first file of the previous package.
-func benchModule() map[string][]byte {
-	files := make(map[string][]byte)
-	for p := range 50 {
-		for f := range 10 {
-			var sb strings.Builder
-			fmt.Fprintf(&sb, "syntax = \"proto3\";\n\npackage pkg%d.v1;\n\n", p)
-			if f > 0 {
-				fmt.Fprintf(&sb, "import \"pkg%d/v1/file%d.proto\";\n", p, f-1)
-			}
-			if p > 0 {
-				fmt.Fprintf(&sb, "import \"pkg%d/v1/file0.proto\";\n", p-1)
-			}
-			sb.WriteString("import \"google/protobuf/timestamp.proto\";\n\n")
-			for m := range 6 {
-				fmt.Fprintf(&sb, "// Message%d_%d describes one thing.\nmessage Message%d_%d {\n  string id = 1;\n  google.protobuf.Timestamp create_time = 2;\n  repeated string tags = 3;\n  map<string, int64> counters = 4;\n", f, m, f, m)
-				if f > 0 {
-					fmt.Fprintf(&sb, "  Message%d_%d previous = 5;\n", f-1, m)
-				}
-				if p > 0 {
-					fmt.Fprintf(&sb, "  pkg%d.v1.Message0_%d upstream = 6;\n", p-1, m)
-				}
-				sb.WriteString("  enum State {\n    STATE_UNSPECIFIED = 0;\n    STATE_ACTIVE = 1;\n  }\n  State state = 7;\n}\n\n")
-			}
-			files[fmt.Sprintf("pkg%d/v1/file%d.proto", p, f)] = []byte(sb.String())
-		}
-	}
-	return files
-}
-
 func BenchmarkCompile500(b *testing.B) {
-	files := benchModule()
+	files := modtest.Generate(50, 10)
 	var targets []string
 	for p := range files {
 		targets = append(targets, p)
