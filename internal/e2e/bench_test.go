@@ -27,8 +27,17 @@ func BenchmarkBufPush(b *testing.B) {
 		b.Skip("timing a race-instrumented lathe would be meaningless; run without -race")
 	}
 	work := b.TempDir()
-	url, remote, logFile := startLathe(b, work)
-	token := createUser(b, work, "bench")
+	logFile := filepath.Join(work, "serve.log")
+	logf, err := os.Create(logFile)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer logf.Close()
+	data := filepath.Join(work, "data")
+	cmd, remote := startServe(b, data, logf)
+	defer stopServe(cmd)
+	url := "http://" + remote
+	token := createUser(b, data, "bench")
 	env := append(os.Environ(),
 		"HOME="+filepath.Join(work, "home"),
 		"BUF_CONFIG_DIR="+filepath.Join(work, "bufconfig"),
@@ -109,48 +118,6 @@ func uploadStages(b *testing.B, logFile string) (compile, hash, storeT, n float6
 		b.Fatalf("no upload lines in the server log")
 	}
 	return compile, hash, storeT, n
-}
-
-// startLathe runs lathe serve on a free port until the benchmark ends.
-func startLathe(b *testing.B, work string) (url, remote, logFile string) {
-	logFile = filepath.Join(work, "serve.log")
-	logf, err := os.Create(logFile)
-	if err != nil {
-		b.Fatal(err)
-	}
-	cmd := exec.Command(filepath.Join(binDir, "lathe"+exe), "serve", "--listen", "127.0.0.1:0", "--data", filepath.Join(work, "data"))
-	cmd.Stderr = logf
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() {
-		cmd.Process.Signal(os.Interrupt)
-		cmd.Wait()
-		logf.Close()
-	})
-	line, err := bufio.NewReader(stdout).ReadString('\n')
-	m := servingLine.FindStringSubmatch(line)
-	if err != nil || m == nil {
-		b.Fatalf("lathe serve printed %q (%v)", line, err)
-	}
-	return m[1] + "://" + m[2], m[2], logFile
-}
-
-func createUser(b *testing.B, work, name string) string {
-	lathe := func(args ...string) string {
-		out, err := exec.Command(filepath.Join(binDir, "lathe"+exe), append(args, "--data", filepath.Join(work, "data"))...).Output()
-		if err != nil {
-			b.Fatalf("lathe %v: %v", args, err)
-		}
-		return string(out)
-	}
-	lathe("user", "create", name)
-	lines := strings.Split(strings.TrimSpace(lathe("token", "create", "--user", name)), "\n")
-	return lines[len(lines)-1]
 }
 
 func writeFile(b *testing.B, path, content string) {

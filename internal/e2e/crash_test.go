@@ -1,9 +1,9 @@
 package e2e
 
 import (
-	"bufio"
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -27,24 +27,8 @@ import (
 func TestCrashDuringPushes(t *testing.T) {
 	work := t.TempDir()
 	data := filepath.Join(work, "data")
-	start := func() (*exec.Cmd, string) {
-		cmd := exec.Command(filepath.Join(binDir, "lathe"+exe), "serve", "--listen", "127.0.0.1:0", "--data", data, "--seed-example=false")
-		stdout, err := cmd.StdoutPipe()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		line, err := bufio.NewReader(stdout).ReadString('\n')
-		m := servingLine.FindStringSubmatch(line)
-		if err != nil || m == nil {
-			t.Fatalf("lathe serve printed %q (%v)", line, err)
-		}
-		return cmd, m[2]
-	}
-	cmd, addr := start()
-	token := createUserT(t, data, "alice")
+	cmd, addr := startServe(t, data, io.Discard)
+	token := createUser(t, data, "alice")
 	url := "http://" + addr
 	auth := func(r connect.AnyRequest) { r.Header().Set("Authorization", "Bearer "+token) }
 	modules := modulev1connect.NewModuleServiceClient(http.DefaultClient, url)
@@ -103,11 +87,8 @@ func TestCrashDuringPushes(t *testing.T) {
 	cmd.Wait()
 	wg.Wait()
 
-	cmd, addr = start()
-	defer func() {
-		cmd.Process.Signal(os.Interrupt)
-		cmd.Wait()
-	}()
+	cmd, addr = startServe(t, data, io.Discard)
+	defer stopServe(cmd)
 	bufEnv := append(os.Environ(), "HOME="+work, "BUF_CONFIG_DIR="+filepath.Join(work, "bufconfig"))
 	if err := os.MkdirAll(filepath.Join(work, "bufconfig"), 0o755); err != nil {
 		t.Fatal(err)
@@ -144,17 +125,4 @@ func TestCrashDuringPushes(t *testing.T) {
 	}
 	buf("export", addr+"/alice/app", "-o", filepath.Join(work, "out", "main"))
 	t.Logf("%d commits survived the crash whole", len(commits))
-}
-
-func createUserT(t *testing.T, data, name string) string {
-	lathe := func(args ...string) string {
-		out, err := exec.Command(filepath.Join(binDir, "lathe"+exe), append(args, "--data", data)...).Output()
-		if err != nil {
-			t.Fatalf("lathe %v: %v", args, err)
-		}
-		return string(out)
-	}
-	lathe("user", "create", name)
-	lines := strings.Split(strings.TrimSpace(lathe("token", "create", "--user", name)), "\n")
-	return lines[len(lines)-1]
 }

@@ -195,6 +195,10 @@ func (r *Registry) walk(ctx context.Context, start []store.Commit, pending map[s
 			if !ok {
 				var err error
 				if dep, err = r.store.CommitByID(ctx, depID); err != nil {
+					if isNotFound(err) {
+						// Only deleting the dependency's module removes a commit.
+						return g, errorf(ErrNotFound, "dependency %s of commit %s no longer exists: its module was deleted", depID, c.ID)
+					}
 					return g, fmt.Errorf("dependency %s of commit %s: %w", depID, c.ID, err)
 				}
 			}
