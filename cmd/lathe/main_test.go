@@ -13,6 +13,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/lathe-registry/lathe/internal/registry"
 )
 
 func mapEnv(m map[string]string) func(string) string {
@@ -107,13 +109,13 @@ func TestServeHelpListsEveryEnvTwin(t *testing.T) {
 
 func TestCheckUserName(t *testing.T) {
 	for _, ok := range []string{"ab", "alice", "a-b-c", "a1", strings.Repeat("a", 32)} {
-		if err := checkUserName(ok); err != nil {
-			t.Errorf("checkUserName(%q) = %v", ok, err)
+		if err := registry.CheckOwnerName(ok); err != nil {
+			t.Errorf("CheckOwnerName(%q) = %v", ok, err)
 		}
 	}
 	for _, bad := range []string{"", "a", "Alice", "1abc", "-abc", "al_ice", "al.ice", "al ice", strings.Repeat("a", 33), "ålice"} {
-		if err := checkUserName(bad); err == nil {
-			t.Errorf("checkUserName(%q) succeeded", bad)
+		if err := registry.CheckOwnerName(bad); err == nil {
+			t.Errorf("CheckOwnerName(%q) succeeded", bad)
 		}
 	}
 }

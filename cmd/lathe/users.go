@@ -6,25 +6,14 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 
 	"github.com/google/uuid"
 
 	"github.com/lathe-registry/lathe/internal/auth"
+	"github.com/lathe-registry/lathe/internal/registry"
 	"github.com/lathe-registry/lathe/internal/store"
 )
-
-// userNameRE: 2–32 characters of lowercase letters, digits and '-', starting
-// with a letter, like user names on the Buf Schema Registry.
-var userNameRE = regexp.MustCompile(`^[a-z][a-z0-9-]{1,31}$`)
-
-func checkUserName(name string) error {
-	if !userNameRE.MatchString(name) {
-		return fmt.Errorf("invalid user name %q: must be 2 to 32 characters of lowercase letters, digits and '-', starting with a letter", name)
-	}
-	return nil
-}
 
 func cmdUserCreate(ctx context.Context, e env, args []string) error {
 	c := newCommand("user create", "lathe user create NAME [flags]",
@@ -39,7 +28,7 @@ Create a token for the user with "lathe token create --user NAME".`, e.stdout)
 		return c.usageErrorf("want exactly one user name, got %d arguments", len(args))
 	}
 	name := args[0]
-	if err := checkUserName(name); err != nil {
+	if err := registry.CheckOwnerName(name); err != nil {
 		return c.usageErrorf("%v", err)
 	}
 	user := store.Owner{

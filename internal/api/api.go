@@ -4,7 +4,8 @@
 //   - buf.registry.module.v1: ModuleService, UploadService, CommitService, GraphService,
 //     DownloadService, LabelService, ResourceService
 //   - buf.registry.owner.v1: OwnerService, UserService, OrganizationService (reads)
-//   - buf.alpha.registry.v1alpha1.AuthnService (buf registry login)
+//   - buf.alpha.registry.v1alpha1.AuthnService (buf registry login) and
+//     CodeGenerationService (buf generate with remote plugins)
 //   - grpc.health.v1.Health and server reflection (grpc.reflection.v1 and v1alpha)
 //
 // Each service is one file. Handlers translate between protobuf messages and the
@@ -24,6 +25,7 @@ import (
 	"connectrpc.com/grpcreflect"
 
 	"github.com/lathe-registry/lathe/internal/auth"
+	"github.com/lathe-registry/lathe/internal/codegen"
 	"github.com/lathe-registry/lathe/internal/gen/buf/alpha/registry/v1alpha1/registryv1alpha1connect"
 	"github.com/lathe-registry/lathe/internal/module"
 	"github.com/lathe-registry/lathe/internal/registry"
@@ -35,6 +37,8 @@ type Config struct {
 	// MaxMessageBytes bounds one request message after decompression.
 	MaxMessageBytes int64
 	Logger          *slog.Logger
+	// Engine runs hosted plugins; without one, CodeGenerationService is not served.
+	Engine *codegen.Engine
 }
 
 // Handler returns an http.Handler serving every RPC service at its standard path.
@@ -65,6 +69,9 @@ func Handler(reg *registry.Registry, cfg Config) http.Handler {
 	mount(ownerv1connect.NewUserServiceHandler(userService{server: s}, opts...))
 	mount(ownerv1connect.NewOrganizationServiceHandler(organizationService{server: s}, opts...))
 	mount(registryv1alpha1connect.NewAuthnServiceHandler(authnService{s}, opts...))
+	if cfg.Engine != nil {
+		mount(registryv1alpha1connect.NewCodeGenerationServiceHandler(codeGenService{server: s, engine: cfg.Engine}, opts...))
+	}
 	mount(newHealthHandler(services, opts...))
 	reflector := grpcreflect.NewStaticReflector(services...)
 	mux.Handle(grpcreflect.NewHandlerV1(reflector, opts...))

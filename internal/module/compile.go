@@ -21,8 +21,9 @@ type Lookup func(path string) ([]byte, bool)
 // Compile compiles the target .proto files, resolving imports through lookup and then the
 // well-known types bundled with the compiler. Syntax errors, unresolved imports, import
 // cycles and link errors are returned as one error listing up to 20 [*InputError] values.
-// Parse results come from cache when it holds them.
-func Compile(ctx context.Context, targets []string, lookup Lookup, cache *ParseCache) (linker.Files, error) {
+// Parse results come from cache when it holds them. With sourceInfo, descriptors carry
+// source code info (positions and comments), as code generation needs.
+func Compile(ctx context.Context, targets []string, lookup Lookup, cache *ParseCache, sourceInfo bool) (linker.Files, error) {
 	resolver := protocompile.WithStandardImports(protocompile.ResolverFunc(func(p string) (protocompile.SearchResult, error) {
 		content, ok := lookup(p)
 		if !ok {
@@ -45,6 +46,9 @@ func Compile(ctx context.Context, targets []string, lookup Lookup, cache *ParseC
 		Resolver:       resolver,
 		Reporter:       rep,
 		SourceInfoMode: protocompile.SourceInfoNone,
+	}
+	if sourceInfo {
+		compiler.SourceInfoMode = protocompile.SourceInfoStandard
 	}
 	files, err := compiler.Compile(ctx, targets...)
 	if len(errs) > 0 {

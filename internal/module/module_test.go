@@ -72,7 +72,7 @@ func TestCompileErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.target, func(t *testing.T) {
-			_, err := Compile(context.Background(), []string{tt.target}, lookup, NewParseCache(1<<20))
+			_, err := Compile(context.Background(), []string{tt.target}, lookup, NewParseCache(1<<20), false)
 			if tt.want == "" {
 				if err != nil {
 					t.Fatal(err)

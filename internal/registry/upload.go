@@ -105,7 +105,7 @@ func (r *Registry) Upload(ctx context.Context, contents []UploadContent, depComm
 			}
 		}
 	}
-	compiled, err := module.Compile(ctx, targets, lookup, r.parses)
+	compiled, err := module.Compile(ctx, targets, lookup, r.parses, false)
 	if err != nil {
 		return nil, stats, err
 	}

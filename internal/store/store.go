@@ -136,6 +136,61 @@ const (
 	AllLabels
 )
 
+// Plugin is a named code generation plugin of an owner, with versions.
+type Plugin struct {
+	ID          string
+	OwnerID     string
+	Name        string
+	Description string
+	CreateTime  time.Time
+	UpdateTime  time.Time
+}
+
+// PluginVersion is one revision of one version of a plugin: the exact program and
+// configuration that run. A version is re-published as the next revision when its program
+// or configuration changes.
+type PluginVersion struct {
+	ID       string
+	PluginID string
+	// Version is the plugin's own semantic version, e.g. "v1.36.11".
+	Version string
+	// Revision counts publications of the same Version: 1, 2, ... Assigned by
+	// [Tx.CreatePluginVersion].
+	Revision int
+	// Config is the buf.plugin.yaml the version was published with.
+	Config []byte
+	// Runtime names how the program runs, e.g. "native", "wasm" or "node".
+	Runtime string
+	// Program is the blob key of the program (an executable, a .wasm module, or an
+	// archive of a script and its dependencies).
+	Program string
+	// Digest identifies the configuration, runtime and program together; generation
+	// results are cached under it.
+	Digest     []byte
+	Deprecated bool
+	CreateTime time.Time
+}
+
+// Template is a named, shared set of plugin references for one use case.
+type Template struct {
+	ID          string
+	OwnerID     string
+	Name        string
+	Description string
+	CreateTime  time.Time
+	UpdateTime  time.Time
+}
+
+// TemplateVersion is an immutable version v1, v2, ... of a template.
+type TemplateVersion struct {
+	TemplateID string
+	// Version is 1, 2, ...; assigned by [Tx.CreateTemplateVersion].
+	Version int
+	// Spec is the template's content (plugin references and options), encoded by the caller.
+	Spec       []byte
+	CreateTime time.Time
+}
+
 // Reader is the read half of the store.
 type Reader interface {
 	// OwnerByID and OwnerByName find users and organizations.
@@ -165,6 +220,26 @@ type Reader interface {
 	ListLabels(ctx context.Context, moduleID string, filter ArchiveFilter, nameQuery string, desc bool, page Page) ([]Label, error)
 	// LabelHistory lists the moves of a label, newest first unless asc.
 	LabelHistory(ctx context.Context, labelID string, asc bool, page Page) ([]LabelMove, error)
+
+	PluginByName(ctx context.Context, ownerID, name string) (Plugin, error)
+	PluginByID(ctx context.Context, id string) (Plugin, error)
+	// ListPlugins lists the plugins of one owner, or of all owners if ownerID is empty, by name.
+	ListPlugins(ctx context.Context, ownerID string, page Page) ([]Plugin, error)
+	// PluginVersion returns a revision of a version of a plugin; revision 0 means the
+	// latest revision of that version, and version "" the latest revision of the most
+	// recently created version.
+	PluginVersion(ctx context.Context, pluginID, version string, revision int) (PluginVersion, error)
+	// ListPluginVersions lists every revision of every version of a plugin, newest first.
+	ListPluginVersions(ctx context.Context, pluginID string, page Page) ([]PluginVersion, error)
+
+	TemplateByName(ctx context.Context, ownerID, name string) (Template, error)
+	// TemplateVersion returns a version of a template; version 0 means the latest.
+	TemplateVersion(ctx context.Context, templateID string, version int) (TemplateVersion, error)
+	// ListTemplateVersions lists the versions of a template, newest first.
+	ListTemplateVersions(ctx context.Context, templateID string, page Page) ([]TemplateVersion, error)
+
+	// GenerationOutput returns the blob key of the output cached under a generation key.
+	GenerationOutput(ctx context.Context, key string) (string, error)
 }
 
 // Tx is a transaction: reads see the transaction's own writes.
@@ -195,6 +270,24 @@ type Tx interface {
 	SetLabel(ctx context.Context, moduleID, name, commitID, userID string) (Label, error)
 	// SetLabelArchived archives or unarchives a label.
 	SetLabelArchived(ctx context.Context, labelID string, archived bool) (Label, error)
+
+	// CreatePlugin creates a plugin; names are unique per owner.
+	CreatePlugin(ctx context.Context, plugin Plugin) (Plugin, error)
+	// CreatePluginVersion stores a new revision of a plugin version, assigning the next
+	// Revision for that (plugin, version). If the latest revision of that version has the
+	// same Digest, nothing is written and that revision is returned.
+	CreatePluginVersion(ctx context.Context, v PluginVersion) (PluginVersion, error)
+	// SetPluginVersionDeprecated deprecates or undeprecates every revision of a version.
+	SetPluginVersionDeprecated(ctx context.Context, pluginID, version string, deprecated bool) error
+
+	// CreateTemplate creates a template; names are unique per owner.
+	CreateTemplate(ctx context.Context, t Template) (Template, error)
+	// CreateTemplateVersion stores the template's next version, assigning Version.
+	CreateTemplateVersion(ctx context.Context, v TemplateVersion) (TemplateVersion, error)
+
+	// PutGenerationOutput records the blob key of the output of a generation key. Keys are
+	// written once: a second Put of the same key keeps the first value and returns it.
+	PutGenerationOutput(ctx context.Context, key, blobKey string) (string, error)
 }
 
 // Store is a metadata store.

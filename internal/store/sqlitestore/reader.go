@@ -367,3 +367,206 @@ func (r reader) LabelHistory(ctx context.Context, labelID string, asc bool, page
 	}
 	return ms, nil
 }
+
+// blobOut is how BLOB columns that may be empty are read: an empty BLOB scans into an
+// empty, non-nil slice, and nil is what a caller that set nothing wrote.
+func blobOut(b []byte) []byte {
+	if len(b) == 0 {
+		return nil
+	}
+	return b
+}
+
+// blobIn is how BLOB columns that may be empty are written: the driver binds a nil
+// slice as NULL, which the NOT NULL columns reject.
+func blobIn(b []byte) []byte {
+	if b == nil {
+		return []byte{}
+	}
+	return b
+}
+
+// Plugins.
+
+const pluginCols = "id, owner_id, name, description, create_time, update_time"
+
+func scanPlugin(s scanner) (store.Plugin, error) {
+	var p store.Plugin
+	var created, updated int64
+	err := s.Scan(&p.ID, &p.OwnerID, &p.Name, &p.Description, &created, &updated)
+	p.CreateTime, p.UpdateTime = fromMicros(created), fromMicros(updated)
+	return p, err
+}
+
+func (r reader) PluginByName(ctx context.Context, ownerID, name string) (store.Plugin, error) {
+	p, err := scanPlugin(r.q.QueryRowContext(ctx,
+		"SELECT "+pluginCols+" FROM plugins WHERE owner_id = ? AND name = ?", ownerID, name))
+	if err != nil {
+		return store.Plugin{}, wrap(err, "plugin %q of owner %q", name, ownerID)
+	}
+	return p, nil
+}
+
+func (r reader) PluginByID(ctx context.Context, id string) (store.Plugin, error) {
+	p, err := scanPlugin(r.q.QueryRowContext(ctx, "SELECT "+pluginCols+" FROM plugins WHERE id = ?", id))
+	if err != nil {
+		return store.Plugin{}, wrap(err, "plugin %q", id)
+	}
+	return p, nil
+}
+
+// listPluginsQuery orders by name, and plugins of different owners with the same name
+// by creation (the rowid), which both indexes on name carry.
+func listPluginsQuery(allOwners bool) string {
+	where := "WHERE owner_id = ?"
+	if allOwners {
+		where = ""
+	}
+	return "SELECT " + pluginCols + " FROM plugins " + where + " ORDER BY name, rowid LIMIT ? OFFSET ?"
+}
+
+func (r reader) ListPlugins(ctx context.Context, ownerID string, page store.Page) ([]store.Plugin, error) {
+	limit, offset := limitOffset(page)
+	args := []any{limit, offset}
+	if ownerID != "" {
+		args = append([]any{ownerID}, args...)
+	}
+	ps, err := list(ctx, r.q, scanPlugin, listPluginsQuery(ownerID == ""), args...)
+	if err != nil {
+		return nil, wrap(err, "list plugins of owner %q", ownerID)
+	}
+	return ps, nil
+}
+
+// Plugin versions.
+
+const pluginVersionCols = "id, plugin_id, version, revision, config, runtime, program, digest, deprecated, create_time"
+
+func scanPluginVersion(s scanner) (store.PluginVersion, error) {
+	var v store.PluginVersion
+	var created int64
+	err := s.Scan(&v.ID, &v.PluginID, &v.Version, &v.Revision, &v.Config, &v.Runtime, &v.Program,
+		&v.Digest, &v.Deprecated, &created)
+	v.Config, v.Digest = blobOut(v.Config), blobOut(v.Digest)
+	v.CreateTime = fromMicros(created)
+	return v, err
+}
+
+const (
+	pluginRevisionQuery = "SELECT " + pluginVersionCols +
+		" FROM plugin_versions WHERE plugin_id = ? AND version = ? AND revision = ?"
+	latestPluginRevisionQuery = "SELECT " + pluginVersionCols +
+		" FROM plugin_versions WHERE plugin_id = ? AND version = ? ORDER BY revision DESC LIMIT 1"
+	// latestPluginVersionQuery takes the plugin id twice. The revision = 1 term lets the
+	// subquery use the partial index of first revisions.
+	latestPluginVersionQuery = "SELECT " + pluginVersionCols + ` FROM plugin_versions
+		WHERE plugin_id = ? AND version = (
+			SELECT version FROM plugin_versions WHERE plugin_id = ? AND revision = 1
+			ORDER BY create_time DESC, rowid DESC LIMIT 1)
+		ORDER BY revision DESC LIMIT 1`
+	listPluginVersionsQuery = "SELECT " + pluginVersionCols +
+		" FROM plugin_versions WHERE plugin_id = ? ORDER BY create_time DESC, rowid DESC LIMIT ? OFFSET ?"
+)
+
+// PluginVersion ignores revision when version is "", as the contract reads: that is
+// always the latest revision of the latest version.
+func (r reader) PluginVersion(ctx context.Context, pluginID, version string, revision int) (store.PluginVersion, error) {
+	var row *sql.Row
+	switch {
+	case version == "":
+		row = r.q.QueryRowContext(ctx, latestPluginVersionQuery, pluginID, pluginID)
+	case revision == 0:
+		row = r.q.QueryRowContext(ctx, latestPluginRevisionQuery, pluginID, version)
+	default:
+		row = r.q.QueryRowContext(ctx, pluginRevisionQuery, pluginID, version, revision)
+	}
+	v, err := scanPluginVersion(row)
+	if err != nil {
+		return store.PluginVersion{}, wrap(err, "version %q revision %d of plugin %q", version, revision, pluginID)
+	}
+	return v, nil
+}
+
+func (r reader) ListPluginVersions(ctx context.Context, pluginID string, page store.Page) ([]store.PluginVersion, error) {
+	limit, offset := limitOffset(page)
+	vs, err := list(ctx, r.q, scanPluginVersion, listPluginVersionsQuery, pluginID, limit, offset)
+	if err != nil {
+		return nil, wrap(err, "list versions of plugin %q", pluginID)
+	}
+	return vs, nil
+}
+
+// Templates.
+
+const templateCols = "id, owner_id, name, description, create_time, update_time"
+
+func scanTemplate(s scanner) (store.Template, error) {
+	var t store.Template
+	var created, updated int64
+	err := s.Scan(&t.ID, &t.OwnerID, &t.Name, &t.Description, &created, &updated)
+	t.CreateTime, t.UpdateTime = fromMicros(created), fromMicros(updated)
+	return t, err
+}
+
+func (r reader) TemplateByName(ctx context.Context, ownerID, name string) (store.Template, error) {
+	t, err := scanTemplate(r.q.QueryRowContext(ctx,
+		"SELECT "+templateCols+" FROM templates WHERE owner_id = ? AND name = ?", ownerID, name))
+	if err != nil {
+		return store.Template{}, wrap(err, "template %q of owner %q", name, ownerID)
+	}
+	return t, nil
+}
+
+const templateVersionCols = "template_id, version, spec, create_time"
+
+func scanTemplateVersion(s scanner) (store.TemplateVersion, error) {
+	var v store.TemplateVersion
+	var created int64
+	err := s.Scan(&v.TemplateID, &v.Version, &v.Spec, &created)
+	v.Spec = blobOut(v.Spec)
+	v.CreateTime = fromMicros(created)
+	return v, err
+}
+
+const (
+	templateVersionQuery = "SELECT " + templateVersionCols +
+		" FROM template_versions WHERE template_id = ? AND version = ?"
+	latestTemplateVersionQuery = "SELECT " + templateVersionCols +
+		" FROM template_versions WHERE template_id = ? ORDER BY version DESC LIMIT 1"
+	// Versions are numbered in creation order, so the newest is the highest.
+	listTemplateVersionsQuery = "SELECT " + templateVersionCols +
+		" FROM template_versions WHERE template_id = ? ORDER BY version DESC LIMIT ? OFFSET ?"
+)
+
+func (r reader) TemplateVersion(ctx context.Context, templateID string, version int) (store.TemplateVersion, error) {
+	var row *sql.Row
+	if version == 0 {
+		row = r.q.QueryRowContext(ctx, latestTemplateVersionQuery, templateID)
+	} else {
+		row = r.q.QueryRowContext(ctx, templateVersionQuery, templateID, version)
+	}
+	v, err := scanTemplateVersion(row)
+	if err != nil {
+		return store.TemplateVersion{}, wrap(err, "version %d of template %q", version, templateID)
+	}
+	return v, nil
+}
+
+func (r reader) ListTemplateVersions(ctx context.Context, templateID string, page store.Page) ([]store.TemplateVersion, error) {
+	limit, offset := limitOffset(page)
+	vs, err := list(ctx, r.q, scanTemplateVersion, listTemplateVersionsQuery, templateID, limit, offset)
+	if err != nil {
+		return nil, wrap(err, "list versions of template %q", templateID)
+	}
+	return vs, nil
+}
+
+// Generation outputs.
+
+func (r reader) GenerationOutput(ctx context.Context, key string) (string, error) {
+	var blobKey string
+	if err := r.q.QueryRowContext(ctx, "SELECT blob_key FROM generation_outputs WHERE key = ?", key).Scan(&blobKey); err != nil {
+		return "", wrap(err, "generation output %q", key)
+	}
+	return blobKey, nil
+}

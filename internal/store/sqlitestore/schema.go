@@ -95,11 +95,82 @@ CREATE TABLE label_moves (
 ) STRICT;
 CREATE INDEX label_moves_by_label ON label_moves (label_id, id);
 `,
+
+	// Version 2: code generation plugins, templates and the cache of generation outputs.
+	//
+	// Nothing deletes plugins or templates yet; their versions cascade like commits so
+	// that a later delete need not find them first.
+	`
+CREATE TABLE plugins (
+	id          TEXT PRIMARY KEY,
+	owner_id    TEXT NOT NULL REFERENCES owners (id),
+	name        TEXT NOT NULL,
+	description TEXT NOT NULL,
+	create_time INTEGER NOT NULL,
+	update_time INTEGER NOT NULL,
+	UNIQUE (owner_id, name)
+) STRICT;
+-- ListPlugins of all owners walks this; of one owner, the UNIQUE index.
+CREATE INDEX plugins_by_name ON plugins (name);
+
+CREATE TABLE plugin_versions (
+	id          TEXT PRIMARY KEY,
+	plugin_id   TEXT NOT NULL REFERENCES plugins (id) ON DELETE CASCADE,
+	version     TEXT NOT NULL,
+	revision    INTEGER NOT NULL,
+	config      BLOB NOT NULL,
+	runtime     TEXT NOT NULL,
+	program     TEXT NOT NULL,
+	digest      BLOB NOT NULL,
+	-- A property of the version, copied to each of its revisions: SetPluginVersionDeprecated
+	-- updates them all and a new revision takes its version's value.
+	deprecated  INTEGER NOT NULL CHECK (deprecated IN (0, 1)),
+	create_time INTEGER NOT NULL,
+	-- Also finds a version's latest revision, and the next one's number.
+	UNIQUE (plugin_id, version, revision)
+) STRICT;
+CREATE INDEX plugin_versions_by_time ON plugin_versions (plugin_id, create_time);
+-- A version is created with its first revision, so this finds the most recently created
+-- version of a plugin however many revisions of older versions came after it.
+CREATE INDEX plugin_versions_created ON plugin_versions (plugin_id, create_time) WHERE revision = 1;
+
+CREATE TABLE templates (
+	id          TEXT PRIMARY KEY,
+	owner_id    TEXT NOT NULL REFERENCES owners (id),
+	name        TEXT NOT NULL,
+	description TEXT NOT NULL,
+	create_time INTEGER NOT NULL,
+	update_time INTEGER NOT NULL,
+	UNIQUE (owner_id, name)
+) STRICT;
+
+-- Not WITHOUT ROWID: specs may be too large for rows stored in the key's B-tree.
+CREATE TABLE template_versions (
+	template_id TEXT NOT NULL REFERENCES templates (id) ON DELETE CASCADE,
+	version     INTEGER NOT NULL,
+	spec        BLOB NOT NULL,
+	create_time INTEGER NOT NULL,
+	PRIMARY KEY (template_id, version)
+) STRICT;
+
+-- create_time is not read yet; it is there for evicting old entries later.
+CREATE TABLE generation_outputs (
+	key         TEXT PRIMARY KEY,
+	blob_key    TEXT NOT NULL,
+	create_time INTEGER NOT NULL
+) STRICT, WITHOUT ROWID;
+`,
 }
 
 // migrate brings the schema of db up to date. Its transaction begins with BEGIN
 // IMMEDIATE, so processes opening a new database at the same time migrate it once.
 func migrate(ctx context.Context, db *sql.DB) error {
+	return migrateTo(ctx, db, len(migrations))
+}
+
+// migrateTo brings the schema of db to version target; tests use it to make databases
+// of older versions.
+func migrateTo(ctx context.Context, db *sql.DB, target int) error {
 	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
 		return err
@@ -112,16 +183,16 @@ func migrate(ctx context.Context, db *sql.DB) error {
 	if version > len(migrations) {
 		return fmt.Errorf("schema version %d is newer than this program's %d", version, len(migrations))
 	}
-	if version == len(migrations) {
+	if version >= target {
 		return nil
 	}
-	for v := version; v < len(migrations); v++ {
+	for v := version; v < target; v++ {
 		if _, err := tx.ExecContext(ctx, migrations[v]); err != nil {
 			return fmt.Errorf("migrate schema to version %d: %w", v+1, err)
 		}
 	}
 	// PRAGMA takes no parameters; the value is an int.
-	if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", len(migrations))); err != nil {
+	if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", target)); err != nil {
 		return err
 	}
 	return tx.Commit()

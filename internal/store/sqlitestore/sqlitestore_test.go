@@ -148,6 +148,89 @@ func TestNewerSchema(t *testing.T) {
 	}
 }
 
+// TestMigrateFromVersion1 opens a database made by the first version of the schema, with
+// data in it, and checks that Open upgrades it to the current schema, keeping the data.
+func TestMigrateFromVersion1(t *testing.T) {
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "lathe.db")
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := migrateTo(ctx, db, 1); err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	if err := db.QueryRowContext(ctx, "SELECT count(*) FROM sqlite_schema WHERE name = 'plugins'").Scan(&n); err != nil || n != 0 {
+		t.Fatalf("version 1 database has a plugins table (%d, %v)", n, err)
+	}
+	if _, err := db.ExecContext(ctx, `
+		INSERT INTO owners (id, name, kind, description, url, create_time, update_time)
+			VALUES ('o1', 'alice', 1, '', '', 1000000, 1000000);
+		INSERT INTO modules (id, owner_id, name, visibility, state, description, url, default_label_name, create_time, update_time)
+			VALUES ('m1', 'o1', 'petapis', 2, 1, '', '', 'main', 2000000, 2000000);`); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	s := mustOpen(t, path)
+	var version int
+	if err := s.write.QueryRowContext(ctx, "PRAGMA user_version").Scan(&version); err != nil {
+		t.Fatal(err)
+	}
+	if version != len(migrations) {
+		t.Errorf("user_version after Open = %d, want %d", version, len(migrations))
+	}
+	if m, err := s.ModuleByName(ctx, "o1", "petapis"); err != nil || m.ID != "m1" {
+		t.Errorf("ModuleByName after migrating = %+v, %v; want module m1", m, err)
+	}
+	// The new tables work with the old data.
+	err = s.Update(ctx, func(tx store.Tx) error {
+		p, err := tx.CreatePlugin(ctx, store.Plugin{ID: "p1", OwnerID: "o1", Name: "go"})
+		if err != nil {
+			return err
+		}
+		_, err = tx.CreatePluginVersion(ctx, store.PluginVersion{ID: "v1", PluginID: p.ID, Version: "v1.0.0", Digest: []byte{1}})
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v, err := s.PluginVersion(ctx, "p1", "", 0); err != nil || v.ID != "v1" {
+		t.Errorf("PluginVersion after migrating = %+v, %v; want v1", v, err)
+	}
+
+	// The migrated schema is the one a new database gets.
+	fresh := mustOpen(t, filepath.Join(t.TempDir(), "fresh.db"))
+	if got, want := schemaSQL(t, s.write), schemaSQL(t, fresh.write); !slices.Equal(got, want) {
+		t.Errorf("schema after migrating:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+// schemaSQL returns the definitions of a database's tables and indexes.
+func schemaSQL(t *testing.T, db *sql.DB) []string {
+	t.Helper()
+	rows, err := db.QueryContext(t.Context(), "SELECT type, name, coalesce(sql, '') FROM sqlite_schema ORDER BY type, name")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var defs []string
+	for rows.Next() {
+		var typ, name, def string
+		if err := rows.Scan(&typ, &name, &def); err != nil {
+			t.Fatal(err)
+		}
+		defs = append(defs, typ+" "+name+": "+def)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return defs
+}
+
 // TestPragmas checks that the DSN's pragmas apply to the connections of both pools.
 func TestPragmas(t *testing.T) {
 	s := mustOpen(t, filepath.Join(t.TempDir(), "lathe.db"))
@@ -176,8 +259,9 @@ func TestPragmas(t *testing.T) {
 	}
 }
 
-// TestQueryPlans checks that the reads, and the Seq lookup, search indexes instead of
-// scanning tables or sorting.
+// TestQueryPlans checks that the reads, and the lookups of writes, search indexes instead
+// of scanning tables or sorting. Lists of everything (scan set) may walk a whole index in
+// order, but not scan a table or sort.
 func TestQueryPlans(t *testing.T) {
 	s := mustOpen(t, filepath.Join(t.TempDir(), "lathe.db"))
 	labels, err := listLabelsQuery(store.UnarchivedOnly, true, true)
@@ -188,20 +272,38 @@ func TestQueryPlans(t *testing.T) {
 		name  string
 		query string
 		args  int
+		scan  bool
 	}{
-		{"OwnerByName", "SELECT " + ownerCols + " FROM owners WHERE name = ?", 1},
-		{"UserByTokenHash", "SELECT " + ownerCols + " FROM owners WHERE id = (SELECT user_id FROM tokens WHERE hash = ?)", 1},
-		{"ModuleByName", "SELECT " + moduleCols + " FROM modules WHERE owner_id = ? AND name = ?", 2},
-		{"ListModules(owner)", listModulesQuery(false, true), 3},
-		{"CommitByID", commitSelect + "WHERE c.id = ?", 1},
-		{"CommitsByIDPrefix", commitsByIDPrefixQuery, 3},
-		{"LatestCommitByDigest", latestCommitByDigestQuery, 2},
-		{"ListCommits(asc)", listCommitsQuery(false), 3},
-		{"ListCommits(desc)", listCommitsQuery(true), 3},
-		{"LabelByName", "SELECT " + labelCols + " FROM labels WHERE module_id = ? AND name = ?", 2},
-		{"ListLabels", labels, 4},
-		{"LabelHistory", labelHistoryQuery(false), 3},
-		{"next Seq", "SELECT COALESCE(MAX(seq), 0) + 1 FROM commits WHERE module_id = ?", 1},
+		{"OwnerByName", "SELECT " + ownerCols + " FROM owners WHERE name = ?", 1, false},
+		{"UserByTokenHash", "SELECT " + ownerCols + " FROM owners WHERE id = (SELECT user_id FROM tokens WHERE hash = ?)", 1, false},
+		{"ModuleByName", "SELECT " + moduleCols + " FROM modules WHERE owner_id = ? AND name = ?", 2, false},
+		{"ListModules(owner)", listModulesQuery(false, true), 3, false},
+		{"CommitByID", commitSelect + "WHERE c.id = ?", 1, false},
+		{"CommitsByIDPrefix", commitsByIDPrefixQuery, 3, false},
+		{"LatestCommitByDigest", latestCommitByDigestQuery, 2, false},
+		{"ListCommits(asc)", listCommitsQuery(false), 3, false},
+		{"ListCommits(desc)", listCommitsQuery(true), 3, false},
+		{"LabelByName", "SELECT " + labelCols + " FROM labels WHERE module_id = ? AND name = ?", 2, false},
+		{"ListLabels", labels, 4, false},
+		{"LabelHistory", labelHistoryQuery(false), 3, false},
+		{"next Seq", "SELECT COALESCE(MAX(seq), 0) + 1 FROM commits WHERE module_id = ?", 1, false},
+		{"ListModules(all)", listModulesQuery(true, true), 2, true},
+
+		{"PluginByName", "SELECT " + pluginCols + " FROM plugins WHERE owner_id = ? AND name = ?", 2, false},
+		{"PluginByID", "SELECT " + pluginCols + " FROM plugins WHERE id = ?", 1, false},
+		{"ListPlugins(owner)", listPluginsQuery(false), 3, false},
+		{"ListPlugins(all)", listPluginsQuery(true), 2, true},
+		{"PluginVersion(version, revision)", pluginRevisionQuery, 3, false},
+		{"PluginVersion(version, 0)", latestPluginRevisionQuery, 2, false},
+		{"PluginVersion(\"\", 0)", latestPluginVersionQuery, 2, false},
+		{"ListPluginVersions", listPluginVersionsQuery, 3, false},
+		{"SetPluginVersionDeprecated", "UPDATE plugin_versions SET deprecated = ? WHERE plugin_id = ? AND version = ?", 3, false},
+		{"TemplateByName", "SELECT " + templateCols + " FROM templates WHERE owner_id = ? AND name = ?", 2, false},
+		{"TemplateVersion(version)", templateVersionQuery, 2, false},
+		{"TemplateVersion(0)", latestTemplateVersionQuery, 1, false},
+		{"ListTemplateVersions", listTemplateVersionsQuery, 3, false},
+		{"next template Version", nextTemplateVersionQuery, 2, false},
+		{"GenerationOutput", "SELECT blob_key FROM generation_outputs WHERE key = ?", 1, false},
 	} {
 		args := make([]any, c.args)
 		for i := range args {
@@ -209,7 +311,11 @@ func TestQueryPlans(t *testing.T) {
 		}
 		plan := queryPlan(t.Context(), t, s.read.db, c.query, args...)
 		for _, step := range plan {
-			if strings.HasPrefix(step, "SCAN ") || strings.Contains(step, "TEMP B-TREE") {
+			scan := strings.HasPrefix(step, "SCAN ")
+			if c.scan {
+				scan = scan && !strings.Contains(step, " USING INDEX ") && !strings.Contains(step, " USING COVERING INDEX ")
+			}
+			if scan || strings.Contains(step, "TEMP B-TREE") {
 				t.Errorf("%s: plan %q", c.name, plan)
 				break
 			}

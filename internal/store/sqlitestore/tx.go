@@ -1,11 +1,13 @@
 package sqlitestore
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"slices"
 	"time"
 
@@ -49,8 +51,7 @@ func (t *tx) CreateToken(ctx context.Context, userID string, hash []byte) error 
 }
 
 func (t *tx) CreateModule(ctx context.Context, m store.Module) (store.Module, error) {
-	// Checked first for a not-found error rather than a foreign key violation.
-	if err := t.tx.QueryRowContext(ctx, "SELECT 1 FROM owners WHERE id = ?", m.OwnerID).Scan(new(int)); err != nil {
+	if err := t.ownerExists(ctx, m.OwnerID); err != nil {
 		return store.Module{}, wrap(err, "create module %q: owner %q", m.Name, m.OwnerID)
 	}
 	now := t.now()
@@ -214,4 +215,124 @@ func (t *tx) SetLabelArchived(ctx context.Context, labelID string, archived bool
 		return store.Label{}, wrap(err, "archive label %q", labelID)
 	}
 	return updated, nil
+}
+
+// ownerExists is checked before inserting what belongs to an owner, for a not-found error
+// rather than a foreign key violation.
+func (t *tx) ownerExists(ctx context.Context, ownerID string) error {
+	return t.tx.QueryRowContext(ctx, "SELECT 1 FROM owners WHERE id = ?", ownerID).Scan(new(int))
+}
+
+func (t *tx) CreatePlugin(ctx context.Context, p store.Plugin) (store.Plugin, error) {
+	if err := t.ownerExists(ctx, p.OwnerID); err != nil {
+		return store.Plugin{}, wrap(err, "create plugin %q: owner %q", p.Name, p.OwnerID)
+	}
+	now := t.now()
+	if _, err := t.tx.ExecContext(ctx,
+		"INSERT INTO plugins ("+pluginCols+") VALUES (?, ?, ?, ?, ?, ?)",
+		p.ID, p.OwnerID, p.Name, p.Description, now, now); err != nil {
+		return store.Plugin{}, wrap(err, "create plugin %q of owner %q", p.Name, p.OwnerID)
+	}
+	p.CreateTime, p.UpdateTime = fromMicros(now), fromMicros(now)
+	return p, nil
+}
+
+// CreatePluginVersion stores v as the next revision of its version. Deprecation belongs
+// to the version: a new revision of an existing version takes the version's current
+// state, whatever v.Deprecated says, and only a version's first revision takes
+// v.Deprecated.
+func (t *tx) CreatePluginVersion(ctx context.Context, v store.PluginVersion) (store.PluginVersion, error) {
+	if v.Version == "" {
+		// "" stands for the latest version in lookups, so it could never be found.
+		return store.PluginVersion{}, fmt.Errorf("create version of plugin %q: empty version", v.PluginID)
+	}
+	if err := t.tx.QueryRowContext(ctx, "SELECT 1 FROM plugins WHERE id = ?", v.PluginID).Scan(new(int)); err != nil {
+		return store.PluginVersion{}, wrap(err, "create version %q: plugin %q", v.Version, v.PluginID)
+	}
+	// The write transaction holds the database's write lock (see CreateCommit), so the
+	// latest revision read here stays the latest until this one commits.
+	latest, err := t.PluginVersion(ctx, v.PluginID, v.Version, 0)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		v.Revision = 1
+	case err != nil:
+		return store.PluginVersion{}, err
+	case bytes.Equal(latest.Digest, v.Digest):
+		return latest, nil
+	default:
+		v.Revision = latest.Revision + 1
+		v.Deprecated = latest.Deprecated
+	}
+	now := t.now()
+	if _, err := t.tx.ExecContext(ctx,
+		"INSERT INTO plugin_versions ("+pluginVersionCols+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+		v.ID, v.PluginID, v.Version, v.Revision, blobIn(v.Config), v.Runtime, v.Program, blobIn(v.Digest),
+		v.Deprecated, now); err != nil {
+		return store.PluginVersion{}, wrap(err, "create version %q of plugin %q", v.Version, v.PluginID)
+	}
+	v.Config, v.Digest = blobOut(v.Config), blobOut(v.Digest)
+	v.CreateTime = fromMicros(now)
+	return v, nil
+}
+
+func (t *tx) SetPluginVersionDeprecated(ctx context.Context, pluginID, version string, deprecated bool) error {
+	res, err := t.tx.ExecContext(ctx,
+		"UPDATE plugin_versions SET deprecated = ? WHERE plugin_id = ? AND version = ?",
+		deprecated, pluginID, version)
+	if err == nil {
+		// SQLite counts the rows matched, also those that already had the value.
+		var n int64
+		if n, err = res.RowsAffected(); err == nil && n == 0 {
+			err = sql.ErrNoRows
+		}
+	}
+	if err != nil {
+		return wrap(err, "deprecate version %q of plugin %q", version, pluginID)
+	}
+	return nil
+}
+
+func (t *tx) CreateTemplate(ctx context.Context, tm store.Template) (store.Template, error) {
+	if err := t.ownerExists(ctx, tm.OwnerID); err != nil {
+		return store.Template{}, wrap(err, "create template %q: owner %q", tm.Name, tm.OwnerID)
+	}
+	now := t.now()
+	if _, err := t.tx.ExecContext(ctx,
+		"INSERT INTO templates ("+templateCols+") VALUES (?, ?, ?, ?, ?, ?)",
+		tm.ID, tm.OwnerID, tm.Name, tm.Description, now, now); err != nil {
+		return store.Template{}, wrap(err, "create template %q of owner %q", tm.Name, tm.OwnerID)
+	}
+	tm.CreateTime, tm.UpdateTime = fromMicros(now), fromMicros(now)
+	return tm, nil
+}
+
+// nextTemplateVersionQuery finds the template, by its id (the second argument), and its
+// next version.
+const nextTemplateVersionQuery = "SELECT (SELECT COALESCE(MAX(version), 0) + 1 FROM template_versions WHERE template_id = ?) FROM templates WHERE id = ?"
+
+func (t *tx) CreateTemplateVersion(ctx context.Context, v store.TemplateVersion) (store.TemplateVersion, error) {
+	// Race-free for the same reason as CreateCommit's Seq.
+	err := t.tx.QueryRowContext(ctx, nextTemplateVersionQuery, v.TemplateID, v.TemplateID).Scan(&v.Version)
+	if err != nil {
+		return store.TemplateVersion{}, wrap(err, "create version: template %q", v.TemplateID)
+	}
+	now := t.now()
+	if _, err := t.tx.ExecContext(ctx,
+		"INSERT INTO template_versions ("+templateVersionCols+") VALUES (?, ?, ?, ?)",
+		v.TemplateID, v.Version, blobIn(v.Spec), now); err != nil {
+		return store.TemplateVersion{}, wrap(err, "create version %d of template %q", v.Version, v.TemplateID)
+	}
+	v.Spec = blobOut(v.Spec)
+	v.CreateTime = fromMicros(now)
+	return v, nil
+}
+
+func (t *tx) PutGenerationOutput(ctx context.Context, key, blobKey string) (string, error) {
+	// DO NOTHING keeps the first value, and the read below returns whichever is stored.
+	if _, err := t.tx.ExecContext(ctx,
+		"INSERT INTO generation_outputs (key, blob_key, create_time) VALUES (?, ?, ?) ON CONFLICT (key) DO NOTHING",
+		key, blobKey, t.now()); err != nil {
+		return "", wrap(err, "put generation output %q", key)
+	}
+	return t.GenerationOutput(ctx, key)
 }

@@ -8,7 +8,17 @@
 // commit of its own module; ListLabels' nameQuery is a literal substring, without
 // wildcards; deleting or updating a module that does not exist is not found;
 // UpdateModule leaves the fields it does not replace alone; a value returned by a
-// write equals what later reads return.
+// write equals what later reads return; creating a plugin, template or version of
+// something that does not exist is not found.
+//
+// Of plugin versions: ids are unique across plugins; deprecation belongs to a version,
+// so a new revision of a deprecated version is deprecated (and of one that is not, not,
+// whatever its Deprecated field says), while a version's first revision is created as
+// its Deprecated field says; the most recently created version, which version ""
+// selects, is the one whose first revision was created last, whatever the later
+// revisions of other versions, and version "" ignores the revision. Deprecating a
+// version without revisions is not found. ListPlugins orders equal names of different
+// owners in no particular order.
 package storetest
 
 import (
@@ -60,6 +70,20 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"RollbackOnError", testRollbackOnError},
 		{"RollbackOnPanic", testRollbackOnPanic},
 		{"ConcurrentCommits", testConcurrentCommits},
+		{"PluginCreateAndGet", testPluginCreateAndGet},
+		{"PluginUniquePerOwner", testPluginUniquePerOwner},
+		{"ListPlugins", testListPlugins},
+		{"PluginVersionRevisions", testPluginVersionRevisions},
+		{"PluginVersionLookup", testPluginVersionLookup},
+		{"PluginVersionErrors", testPluginVersionErrors},
+		{"SetPluginVersionDeprecated", testSetPluginVersionDeprecated},
+		{"ListPluginVersions", testListPluginVersions},
+		{"TemplateCreateAndGet", testTemplateCreateAndGet},
+		{"TemplateVersions", testTemplateVersions},
+		{"GenerationOutputs", testGenerationOutputs},
+		{"TxReadsOwnPluginWrites", testTxReadsOwnPluginWrites},
+		{"ConcurrentPluginVersions", testConcurrentPluginVersions},
+		{"ConcurrentTemplateVersions", testConcurrentTemplateVersions},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			s := open(t)
@@ -1058,6 +1082,23 @@ func testTimesUTC(t *testing.T, s store.Store) {
 	for _, mv := range moves {
 		checkTime(t, "LabelMove.Time", mv.Time)
 	}
+	p, err := s.PluginByID(ctx, createPlugin(t, s, alice.ID, "go").ID)
+	check(t, "PluginByID", err)
+	checkTime(t, "Plugin.CreateTime", p.CreateTime)
+	checkTime(t, "Plugin.UpdateTime", p.UpdateTime)
+	createPluginVersion(t, s, newPluginVersion(p, "v1.0.0", "a"))
+	pv, err := s.PluginVersion(ctx, p.ID, "v1.0.0", 1)
+	check(t, "PluginVersion", err)
+	checkTime(t, "PluginVersion.CreateTime", pv.CreateTime)
+	createTemplate(t, s, alice.ID, "go")
+	tm, err := s.TemplateByName(ctx, alice.ID, "go")
+	check(t, "TemplateByName", err)
+	checkTime(t, "Template.CreateTime", tm.CreateTime)
+	checkTime(t, "Template.UpdateTime", tm.UpdateTime)
+	createTemplateVersion(t, s, tm.ID, "spec")
+	tv, err := s.TemplateVersion(ctx, tm.ID, 1)
+	check(t, "TemplateVersion", err)
+	checkTime(t, "TemplateVersion.CreateTime", tv.CreateTime)
 	// Times have microseconds: three of them all being whole milliseconds is a one in
 	// a billion chance.
 	if c.CreateTime.Nanosecond()%1e6 == 0 && l.CreateTime.Nanosecond()%1e6 == 0 && m.CreateTime.Nanosecond()%1e6 == 0 {
@@ -1145,10 +1186,14 @@ func testTxReadsOwnWrites(t *testing.T, s store.Store) {
 // rollbackFixture is a store's state before a failed Update, and the writes the Update
 // makes before it fails.
 type rollbackFixture struct {
-	alice  store.Owner
-	m, del store.Module
-	c      store.Commit
-	label  store.Label
+	alice    store.Owner
+	m, del   store.Module
+	c        store.Commit
+	label    store.Label
+	plugin   store.Plugin
+	pv       store.PluginVersion
+	template store.Template
+	tv       store.TemplateVersion
 }
 
 func newRollbackFixture(t *testing.T, s store.Store) rollbackFixture {
@@ -1158,6 +1203,14 @@ func newRollbackFixture(t *testing.T, s store.Store) rollbackFixture {
 	f.del = createModule(t, s, f.alice.ID, "del")
 	f.c = createCommit(t, s, newCommit(f.m, newID(), digest("1")))
 	f.label = setLabel(t, s, f.m.ID, "main", f.c.ID, f.alice.ID)
+	f.plugin = createPlugin(t, s, f.alice.ID, "go")
+	f.pv = createPluginVersion(t, s, newPluginVersion(f.plugin, "v1.0.0", "1"))
+	f.template = createTemplate(t, s, f.alice.ID, "go")
+	f.tv = createTemplateVersion(t, s, f.template.ID, "1")
+	update(t, s, func(tx store.Tx) error {
+		_, err := tx.PutGenerationOutput(t.Context(), "key-1", "blob-1")
+		return err
+	})
 	return f
 }
 
@@ -1195,7 +1248,37 @@ func (f rollbackFixture) write(ctx context.Context, tx store.Tx) error {
 	if _, err := tx.SetLabelArchived(ctx, f.label.ID, true); err != nil {
 		return err
 	}
-	return tx.DeleteModule(ctx, f.del.ID)
+	if err := tx.DeleteModule(ctx, f.del.ID); err != nil {
+		return err
+	}
+
+	p, err := tx.CreatePlugin(ctx, store.Plugin{ID: newID(), OwnerID: f.alice.ID, Name: "es"})
+	if err != nil {
+		return err
+	}
+	for _, v := range []store.PluginVersion{
+		newPluginVersion(p, "v1.0.0", "p"),
+		newPluginVersion(f.plugin, "v1.0.0", "2"),
+		newPluginVersion(f.plugin, "v2.0.0", "2"),
+	} {
+		if _, err := tx.CreatePluginVersion(ctx, v); err != nil {
+			return err
+		}
+	}
+	if err := tx.SetPluginVersionDeprecated(ctx, f.plugin.ID, "v1.0.0", true); err != nil {
+		return err
+	}
+	tm, err := tx.CreateTemplate(ctx, store.Template{ID: newID(), OwnerID: f.alice.ID, Name: "es"})
+	if err != nil {
+		return err
+	}
+	for _, id := range []string{tm.ID, f.template.ID} {
+		if _, err := tx.CreateTemplateVersion(ctx, store.TemplateVersion{TemplateID: id, Spec: []byte("2")}); err != nil {
+			return err
+		}
+	}
+	_, err = tx.PutGenerationOutput(ctx, "key-2", "blob-2")
+	return err
 }
 
 // checkUnchanged checks that nothing of write is visible.
@@ -1219,10 +1302,39 @@ func (f rollbackFixture) checkUnchanged(t *testing.T, s store.Store) {
 	check(t, "LabelHistory", err)
 	wantEqual(t, "LabelHistory", moveCommits(moves), []string{f.c.ID})
 
-	// The store still works, and the rolled-back commit's Seq is free again.
+	ps, err := s.ListPlugins(ctx, "", store.Page{})
+	check(t, "ListPlugins", err)
+	wantEqual(t, "ListPlugins", ps, []store.Plugin{f.plugin})
+	pvs, err := s.ListPluginVersions(ctx, f.plugin.ID, store.Page{})
+	check(t, "ListPluginVersions", err)
+	wantEqual(t, "ListPluginVersions", pvs, []store.PluginVersion{f.pv})
+	_, err = s.TemplateByName(ctx, f.alice.ID, "es")
+	wantErr(t, "TemplateByName(es)", err, store.ErrNotFound)
+	tvs, err := s.ListTemplateVersions(ctx, f.template.ID, store.Page{})
+	check(t, "ListTemplateVersions", err)
+	wantEqual(t, "ListTemplateVersions", tvs, []store.TemplateVersion{f.tv})
+	_, err = s.GenerationOutput(ctx, "key-2")
+	wantErr(t, "GenerationOutput(key-2)", err, store.ErrNotFound)
+
+	// The store still works, and the rolled-back commit's Seq, plugin revision and
+	// template version are free again.
 	if c := createCommit(t, s, newCommit(f.m, newID(), digest("2"))); c.Seq != 2 {
 		t.Errorf("Seq after rollback = %d, want 2", c.Seq)
 	}
+	if v := createPluginVersion(t, s, newPluginVersion(f.plugin, "v1.0.0", "2")); v.Revision != 2 || v.Deprecated {
+		t.Errorf("plugin version after rollback = %+v, want revision 2, not deprecated", v)
+	}
+	if v := createTemplateVersion(t, s, f.template.ID, "2"); v.Version != 2 {
+		t.Errorf("template version after rollback = %d, want 2", v.Version)
+	}
+	// The first value of a key written by a rolled-back Update is not the first.
+	update(t, s, func(tx store.Tx) error {
+		got, err := tx.PutGenerationOutput(ctx, "key-2", "blob-3")
+		if err == nil && got != "blob-3" {
+			t.Errorf("PutGenerationOutput(key-2) after rollback = %q, want blob-3", got)
+		}
+		return err
+	})
 }
 
 func testRollbackOnError(t *testing.T, s store.Store) {

@@ -1,0 +1,241 @@
+// Package codegen is the code generation engine: it runs a plugin version on a
+// CodeGeneratorRequest and returns the plugin's CodeGeneratorResponse, exactly once per
+// distinct input.
+//
+//  1. Key: SHA-256 over the plugin version's digest and the deterministic encoding of the
+//     request. Same key, same bytes, always.
+//  2. Cache: a key whose output is recorded is answered from the blob store.
+//  3. Single flight: concurrent calls with one key share one plugin run.
+//  4. Worker pool: at most N plugins run at once; callers wait their turn (or give up
+//     when their context ends) so that the server stays responsive.
+//  5. Run: the plugin's program, materialized from the blob store, runs under its
+//     runtime's [plugin.Runner] with the engine's limits.
+//  6. Validate: output must parse, file names must be clean relative paths, and the total
+//     size is capped. Failures are returned to the caller with the plugin's own words.
+package codegen
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"path"
+	"strings"
+	"sync/atomic"
+
+	"golang.org/x/sync/singleflight"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/pluginpb"
+
+	"github.com/lathe-registry/lathe/internal/blob"
+	"github.com/lathe-registry/lathe/internal/plugin"
+	"github.com/lathe-registry/lathe/internal/store"
+)
+
+// ErrPlugin is matched by errors that are the plugin's fault: it failed, hit a limit or
+// wrote invalid output. Their messages are meant for the user who asked for generation.
+var ErrPlugin = errors.New("plugin failed")
+
+// Engine runs plugins with caching and single flight. Safe for concurrent use.
+type Engine struct {
+	store    store.Store
+	blobs    blob.Store
+	runners  map[string]plugin.Runner
+	programs *Programs
+	limits   plugin.Limits
+	slots    chan struct{}
+	flight   singleflight.Group
+	log      *slog.Logger
+	runs     atomic.Int64
+}
+
+// Config configures an [Engine].
+type Config struct {
+	// Runners maps a plugin version's Runtime to the runner for it.
+	Runners map[string]plugin.Runner
+	// Programs materializes plugin programs for the runners.
+	Programs *Programs
+	// Limits bound every plugin run; zero fields take plugin.DefaultLimits.
+	Limits plugin.Limits
+	// Workers is how many plugins may run at once; at least 1.
+	Workers int
+	Logger  *slog.Logger
+}
+
+// New returns an engine.
+func New(s store.Store, b blob.Store, cfg Config) *Engine {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	return &Engine{
+		store:    s,
+		blobs:    b,
+		runners:  cfg.Runners,
+		programs: cfg.Programs,
+		limits:   cfg.Limits.WithDefaults(),
+		slots:    make(chan struct{}, max(cfg.Workers, 1)),
+		log:      cfg.Logger,
+	}
+}
+
+// Runs reports how many times a plugin process has been started, for tests and metrics.
+func (e *Engine) Runs() int64 { return e.runs.Load() }
+
+// Key returns the generation key of a request for a plugin version.
+func Key(pv store.PluginVersion, req *pluginpb.CodeGeneratorRequest) (string, error) {
+	data, err := proto.MarshalOptions{Deterministic: true}.Marshal(req)
+	if err != nil {
+		return "", err
+	}
+	h := sha256.New()
+	h.Write([]byte("lathe generation v1\x00"))
+	h.Write(pv.Digest)
+	h.Write([]byte{0})
+	h.Write(data)
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// Generate returns the plugin version's response to the request. A response whose error
+// field the plugin set is returned as it is, uncached; any other failure of the plugin is
+// an error matching [ErrPlugin].
+func (e *Engine) Generate(ctx context.Context, pv store.PluginVersion, req *pluginpb.CodeGeneratorRequest) (*pluginpb.CodeGeneratorResponse, error) {
+	key, err := Key(pv, req)
+	if err != nil {
+		return nil, err
+	}
+	if resp, err := e.cached(ctx, key); err == nil || !errors.Is(err, store.ErrNotFound) {
+		return resp, err
+	}
+	// The shared run must not end because the first caller went away: it runs detached,
+	// bounded by the plugin's wall-time limit, and each caller waits for it or for its own
+	// context.
+	ch := e.flight.DoChan(key, func() (any, error) {
+		return e.run(context.WithoutCancel(ctx), key, pv, req)
+	})
+	select {
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	case res := <-ch:
+		if res.Err != nil {
+			return nil, res.Err
+		}
+		// Every caller gets its own copy: responses are mutable messages.
+		return proto.Clone(res.Val.(*pluginpb.CodeGeneratorResponse)).(*pluginpb.CodeGeneratorResponse), nil
+	}
+}
+
+func (e *Engine) cached(ctx context.Context, key string) (*pluginpb.CodeGeneratorResponse, error) {
+	blobKey, err := e.store.GenerationOutput(ctx, key)
+	if err != nil {
+		return nil, err
+	}
+	data, err := blob.ReadAll(ctx, e.blobs, blobKey)
+	if err != nil {
+		return nil, fmt.Errorf("cached output %s: %w", key, err)
+	}
+	resp := &pluginpb.CodeGeneratorResponse{}
+	if err := proto.Unmarshal(data, resp); err != nil {
+		return nil, fmt.Errorf("cached output %s: %w", key, err)
+	}
+	return resp, nil
+}
+
+func (e *Engine) run(ctx context.Context, key string, pv store.PluginVersion, req *pluginpb.CodeGeneratorRequest) (*pluginpb.CodeGeneratorResponse, error) {
+	// Another flight may have finished between the cache check and this one.
+	if resp, err := e.cached(ctx, key); err == nil || !errors.Is(err, store.ErrNotFound) {
+		return resp, err
+	}
+	runner, ok := e.runners[pv.Runtime]
+	if !ok {
+		return nil, fmt.Errorf("%w: runtime %q is not enabled on this server", ErrPlugin, pv.Runtime)
+	}
+	inv, err := e.programs.Invocation(ctx, pv)
+	if err != nil {
+		return nil, err
+	}
+	inv.Stdin, err = proto.Marshal(req)
+	if err != nil {
+		return nil, err
+	}
+	inv.Limits = e.limits
+	select {
+	case e.slots <- struct{}{}:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	e.runs.Add(1)
+	stdout, err := runner.Run(ctx, inv)
+	<-e.slots
+	var perr *plugin.Error
+	if errors.As(err, &perr) {
+		return nil, fmt.Errorf("%w: %s", ErrPlugin, perr.Error())
+	}
+	if err != nil {
+		return nil, err
+	}
+	resp := &pluginpb.CodeGeneratorResponse{}
+	if err := proto.Unmarshal(stdout, resp); err != nil {
+		return nil, fmt.Errorf("%w: its output is not a CodeGeneratorResponse: %v", ErrPlugin, err)
+	}
+	if err := checkResponse(resp, e.limits.OutputBytes); err != nil {
+		return nil, err
+	}
+	if resp.GetError() != "" {
+		return resp, nil
+	}
+	data, err := proto.MarshalOptions{Deterministic: true}.Marshal(resp)
+	if err != nil {
+		return nil, err
+	}
+	blobKey, err := blob.PutBytes(ctx, e.blobs, data)
+	if err != nil {
+		return nil, err
+	}
+	if err := e.store.Update(ctx, func(tx store.Tx) error {
+		_, err := tx.PutGenerationOutput(ctx, key, blobKey)
+		return err
+	}); err != nil {
+		return nil, err
+	}
+	return resp, nil
+}
+
+// checkResponse rejects output a consumer could not safely write: names that are empty,
+// absolute, unclean or escape the output directory, and content beyond the size cap.
+// Insertion points are kept for the consumer to apply, as protoc does, but must name a
+// file the same way.
+func checkResponse(resp *pluginpb.CodeGeneratorResponse, maxBytes int64) error {
+	var total int64
+	for _, f := range resp.GetFile() {
+		name := f.GetName()
+		if name == "" && f.GetInsertionPoint() == "" {
+			// A continuation of the previous file, as protoc allows.
+			total += int64(len(f.GetContent()))
+			continue
+		}
+		if err := checkOutputPath(name); err != nil {
+			return fmt.Errorf("%w: it wrote %q: %v", ErrPlugin, name, err)
+		}
+		total += int64(len(f.GetContent()))
+		if total > maxBytes {
+			return fmt.Errorf("%w: its output is larger than %d bytes", ErrPlugin, maxBytes)
+		}
+	}
+	return nil
+}
+
+func checkOutputPath(name string) error {
+	switch {
+	case name == "":
+		return errors.New("an insertion point names no file")
+	case strings.HasPrefix(name, "/"), strings.Contains(name, "\\"), len(name) > 1 && name[1] == ':':
+		return errors.New("output paths must be relative")
+	case strings.ContainsRune(name, 0):
+		return errors.New("output paths must not contain NUL")
+	case path.Clean(name) != name || name == "." || name == ".." || strings.HasPrefix(name, "../"):
+		return errors.New("output paths must be clean and stay inside the output directory")
+	}
+	return nil
+}

@@ -1,0 +1,103 @@
+//go:build unix
+
+package nativerun
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/lathe-registry/lathe/internal/plugin"
+)
+
+// outcome is what is known about a finished run.
+type outcome struct {
+	lim    plugin.Limits
+	state  *os.ProcessState
+	cause  error // context.Cause of the run's context: errWallTime, errOutputLimit, ...
+	parent error // the caller's ctx.Err()
+	stdout *capture
+	stderr *tail
+
+	// From the cgroups, when there are any.
+	oomKilled bool // the memory cgroup killed a process
+	pidsMax   bool // a fork or clone failed at the process limit
+	// memRlimit is set when memory is bounded by RLIMIT_DATA rather than a cgroup: a
+	// plugin over it sees failed allocations, not a kill, and says so on stderr.
+	memRlimit bool
+	cpuLimit  time.Duration // the CPU time RLIMIT_CPU enforces, 0 if none
+}
+
+// result turns an outcome into Run's results.
+func (o *outcome) result() ([]byte, error) {
+	stderr := o.stderr.String()
+	fail := func(limit bool, format string, args ...any) ([]byte, error) {
+		return nil, &plugin.Error{Reason: fmt.Sprintf(format, args...), Stderr: stderr, Limit: limit}
+	}
+	ws, _ := o.state.Sys().(syscall.WaitStatus)
+	killed := ws.Signaled() && (ws.Signal() == syscall.SIGKILL || ws.Signal() == syscall.SIGXCPU)
+	switch {
+	case o.stdout.over || errors.Is(o.cause, errOutputLimit):
+		return fail(true, "output larger than %d bytes", o.lim.OutputBytes)
+	case o.state.Success():
+		// Success even if the wall time ran out just after: the output is complete.
+		return o.stdout.buf, nil
+	case errors.Is(o.cause, errWallTime):
+		return fail(true, "killed: wall time of %v exceeded", o.lim.WallTime)
+	case o.parent != nil:
+		return nil, o.parent
+	case o.oomKilled:
+		return fail(true, "killed: memory limit of %s exceeded", formatBytes(o.lim.Memory))
+	case killed && o.cpuLimit > 0 && cpuTime(o.state) >= o.cpuLimit-100*time.Millisecond:
+		return fail(true, "killed: CPU time of %v exceeded", o.lim.CPUTime)
+	case o.memRlimit && outOfMemory(stderr):
+		return fail(true, "%s: memory limit of %s exceeded", status(ws), formatBytes(o.lim.Memory))
+	case o.pidsMax:
+		return fail(true, "%s: process limit of %d reached", status(ws), o.lim.Processes)
+	}
+	return fail(false, "%s", status(ws))
+}
+
+func status(ws syscall.WaitStatus) string {
+	if ws.Signaled() {
+		if name := unix.SignalName(ws.Signal()); name != "" {
+			return "killed by signal " + name
+		}
+		return fmt.Sprintf("killed by signal %d", int(ws.Signal()))
+	}
+	return fmt.Sprintf("exited with status %d", ws.ExitStatus())
+}
+
+func cpuTime(st *os.ProcessState) time.Duration { return st.UserTime() + st.SystemTime() }
+
+// outOfMemory recognizes the messages of runtimes whose allocation failed: Go, glibc,
+// C++, V8/Node, Rust.
+func outOfMemory(stderr string) bool {
+	for _, s := range []string{
+		"out of memory",
+		"Cannot allocate memory",
+		"cannot allocate memory",
+		"std::bad_alloc",
+		"heap out of memory",
+		"memory allocation of",
+	} {
+		if strings.Contains(stderr, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// runContext returns the context of one run: cancelled by the caller, at the wall time
+// limit (cause errWallTime) or by cancel (cause given).
+func runContext(ctx context.Context, wall time.Duration) (context.Context, context.CancelCauseFunc, func()) {
+	base, cancel := context.WithCancelCause(ctx)
+	run, stop := context.WithTimeoutCause(base, wall, errWallTime)
+	return run, cancel, func() { stop(); cancel(nil) }
+}

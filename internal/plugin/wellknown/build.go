@@ -1,0 +1,122 @@
+package wellknown
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+)
+
+// BuildGo builds the Go plugin p at its pinned version, from the module proxy, into
+// outFile, for goos/goarch: runtime.GOOS/runtime.GOARCH for a native program, or
+// "wasip1"/"wasm" for the WASM runtime. The build is static (CGO_ENABLED=0) and uses
+// -trimpath. outFile is replaced atomically, so a reader never sees half a program.
+//
+// It needs the go command on PATH. The build runs in a throwaway module (go mod init,
+// go get pkg@version, go build) because "go install pkg@version" refuses to
+// cross-compile into GOBIN. The environment is cleared down to what go needs to reach
+// the proxy and its caches, so the caller's GOFLAGS, GOOS, GOWORK or CGO settings
+// cannot change the program.
+func BuildGo(ctx context.Context, p Plugin, goos, goarch, outFile string) error {
+	src := p.Source
+	if src.GoPackage == "" || src.GoVersion == "" {
+		return fmt.Errorf("%s is not built from a Go package", p.ref())
+	}
+	if goos == "" || goarch == "" {
+		return fmt.Errorf("building %s: GOOS and GOARCH must be set, got %q and %q", p.ref(), goos, goarch)
+	}
+	gobin, err := exec.LookPath("go")
+	if err != nil {
+		return fmt.Errorf("building %s needs the go command: %w", p.ref(), err)
+	}
+	env, err := goEnv(ctx, gobin)
+	if err != nil {
+		return fmt.Errorf("building %s: %w", p.ref(), err)
+	}
+	outFile, err = filepath.Abs(outFile)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(outFile), 0o755); err != nil {
+		return err
+	}
+	// The work directory sits next to outFile so the final rename stays on one file
+	// system; go build -o also refuses to overwrite a file that is not a program.
+	work, err := os.MkdirTemp(filepath.Dir(outFile), ".lathe-build-*")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(work)
+
+	steps := []struct {
+		env  []string
+		args []string
+	}{
+		{env, []string{"mod", "init", "lathe.invalid/pluginbuild"}},
+		{env, []string{"get", src.GoPackage + "@" + src.GoVersion}},
+		{append(env, "GOOS="+goos, "GOARCH="+goarch), []string{"build", "-trimpath", "-o", filepath.Join(work, "plugin"), src.GoPackage}},
+	}
+	for _, s := range steps {
+		cmd := exec.CommandContext(ctx, gobin, s.args...)
+		cmd.Dir = work
+		cmd.Env = s.env
+		if out, err := cmd.CombinedOutput(); err != nil {
+			return fmt.Errorf("building %s: go %s: %w\n%s", p.ref(), strings.Join(s.args, " "), err, bytes.TrimSpace(out))
+		}
+	}
+	if err := os.Rename(filepath.Join(work, "plugin"), outFile); err != nil {
+		return fmt.Errorf("building %s: %w", p.ref(), err)
+	}
+	return nil
+}
+
+// goSettings are the go environment settings the build keeps: where the caches are and
+// how to reach (and verify modules from) the proxy.
+var goSettings = []string{ //nolint:gochecknoglobals // read-only
+	"GOPATH", "GOCACHE", "GOMODCACHE", "GOPROXY", "GOSUMDB", "GONOSUMDB", "GOPRIVATE",
+	"GONOPROXY", "GOINSECURE", "GOTOOLCHAIN",
+}
+
+// passEnv are process variables, not go settings, that go may need: a home directory,
+// a PATH for the toolchain, and network proxy and CA settings for reaching the proxy.
+var passEnv = []string{ //nolint:gochecknoglobals // read-only
+	"HOME", "PATH", "TMPDIR", "HTTPS_PROXY", "HTTP_PROXY", "NO_PROXY", "https_proxy",
+	"http_proxy", "no_proxy", "SSL_CERT_FILE", "SSL_CERT_DIR",
+}
+
+// goEnv returns the environment for the build. Settings are resolved with "go env"
+// first, so values from the user's go env file still apply while GOENV=off keeps the
+// rest of that file (GOFLAGS and the like) out.
+func goEnv(ctx context.Context, gobin string) ([]string, error) {
+	cmd := exec.CommandContext(ctx, gobin, append([]string{"env", "-json"}, goSettings...)...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return nil, fmt.Errorf("go env: %w: %s", err, bytes.TrimSpace(stderr.Bytes()))
+	}
+	var vals map[string]string
+	if err := json.Unmarshal(out, &vals); err != nil {
+		return nil, fmt.Errorf("go env: %w", err)
+	}
+	env := []string{"GOENV=off", "GOWORK=off", "GOFLAGS=-mod=mod", "CGO_ENABLED=0"}
+	for _, k := range goSettings {
+		if v := vals[k]; v != "" {
+			env = append(env, k+"="+v)
+		}
+	}
+	for _, k := range passEnv {
+		if v, ok := os.LookupEnv(k); ok {
+			env = append(env, k+"="+v)
+		}
+	}
+	if vals["GOCACHE"] == "" || vals["GOMODCACHE"] == "" {
+		return nil, errors.New("go env reports no GOCACHE or GOMODCACHE; set HOME or GOCACHE and GOPATH")
+	}
+	return env, nil
+}

@@ -1,0 +1,93 @@
+// Package wellknown holds the plugin definitions Lathe ships so an operator can install
+// the common plugins without writing buf.plugin.yaml files: protocolbuffers/go, grpc/go,
+// connectrpc/go and bufbuild/es. Each pairs an embedded buf.plugin.yaml (taken from, or
+// adapted from, github.com/bufbuild/plugins) with where its program comes from at a
+// pinned version: a Go package on the module proxy, built by [BuildGo], or an npm
+// package, fetched by [FetchNPM].
+//
+// Versions are pinned rather than "latest" so that a plugin version in the registry
+// always means the same generated code, and so the plugins' dependencies agree: grpc/go
+// and connectrpc/go depend on exactly the protocolbuffers/go version listed here.
+package wellknown
+
+import (
+	"embed"
+	"fmt"
+
+	"github.com/lathe-registry/lathe/internal/plugin/pluginconfig"
+)
+
+// Source says how to obtain a plugin's program. Exactly one of the Go and npm halves is set.
+type Source struct {
+	// GoPackage is the main package, e.g. "google.golang.org/protobuf/cmd/protoc-gen-go".
+	GoPackage string
+	// GoVersion is the version of the module that contains GoPackage, e.g. "v1.36.11".
+	GoVersion string
+
+	// NPMPackage is the npm package, e.g. "@bufbuild/protoc-gen-es".
+	NPMPackage string
+	// NPMVersion is its exact version, without a leading v, e.g. "2.17.0".
+	NPMVersion string
+	// NPMBin names the package's bin entry that is the plugin, e.g. "protoc-gen-es".
+	NPMBin string
+}
+
+// Plugin is one shipped plugin.
+type Plugin struct {
+	// Config is Raw, parsed.
+	Config *pluginconfig.Config
+	// Raw is the buf.plugin.yaml as shipped, to store alongside the plugin.
+	Raw    []byte
+	Source Source
+}
+
+//go:embed plugins
+var files embed.FS
+
+// shipped is in dependency order: a plugin comes after the plugins it depends on, so
+// installing in this order never meets a missing dependency.
+var shipped = []struct { //nolint:gochecknoglobals // read-only table
+	path   string // under plugins/, also owner/name
+	source Source
+}{
+	{"protocolbuffers/go", Source{GoPackage: "google.golang.org/protobuf/cmd/protoc-gen-go", GoVersion: "v1.36.11"}},
+	{"grpc/go", Source{GoPackage: "google.golang.org/grpc/cmd/protoc-gen-go-grpc", GoVersion: "v1.6.2"}},
+	{"connectrpc/go", Source{GoPackage: "connectrpc.com/connect/cmd/protoc-gen-connect-go", GoVersion: "v1.21.1"}},
+	// protoc-gen-es 2.17 declares node >= 22 in its package.json.
+	{"bufbuild/es", Source{NPMPackage: "@bufbuild/protoc-gen-es", NPMVersion: "2.17.0", NPMBin: "protoc-gen-es"}},
+}
+
+// List returns the shipped plugins in dependency order. Each call returns fresh values
+// that the caller may modify.
+func List() []Plugin {
+	out := make([]Plugin, 0, len(shipped))
+	for _, s := range shipped {
+		raw, err := files.ReadFile("plugins/" + s.path + "/buf.plugin.yaml")
+		if err != nil {
+			panic(fmt.Sprintf("wellknown: %s: %v", s.path, err)) // embedded at build time
+		}
+		cfg, err := pluginconfig.Parse(raw)
+		if err != nil {
+			panic(fmt.Sprintf("wellknown: %s/buf.plugin.yaml: %v", s.path, err)) // covered by tests
+		}
+		out = append(out, Plugin{Config: cfg, Raw: raw, Source: s.source})
+	}
+	return out
+}
+
+// Lookup returns the shipped plugin owner/name, e.g. "protocolbuffers/go".
+func Lookup(ownerName string) (Plugin, bool) {
+	for _, p := range List() {
+		if p.Config.Owner+"/"+p.Config.Name == ownerName {
+			return p, true
+		}
+	}
+	return Plugin{}, false
+}
+
+func (p Plugin) ref() string {
+	if p.Config == nil {
+		return "plugin"
+	}
+	return p.Config.Ref()
+}
