@@ -23,6 +23,8 @@ import (
 	"runtime"
 	"runtime/debug"
 	"syscall"
+
+	"github.com/lathe-registry/lathe/internal/plugin/nativerun"
 )
 
 // version is set at release time with -ldflags "-X main.version=v1.2.3".
@@ -37,6 +39,10 @@ Commands:
   serve          run the registry server
   user create    create a user
   token create   create an API token for a user
+  plugin push    publish a plugin version from buf.plugin.yaml and a program
+  plugin install build and publish the shipped Go plugins
+  plugin list    list plugin versions
+  plugin deprecate  deprecate a plugin version
   version        print the version
 
 Run "lathe <command> --help" for the flags of a command. Every flag can also
@@ -45,6 +51,9 @@ the command line wins.
 `
 
 func main() {
+	// A sandboxed plugin run re-executes this binary to set up the sandbox; Init takes
+	// over (and never returns) in that case.
+	nativerun.Init()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	go func() {
 		// After the first signal starts a graceful shutdown, restore the default
@@ -102,6 +111,14 @@ func dispatch(ctx context.Context, e env, args []string) error {
 			return cmdUserCreate(ctx, e, rest[1:])
 		}
 		return cmdTokenCreate(ctx, e, rest[1:])
+	case "plugin":
+		sub := map[string]func(context.Context, env, []string) error{
+			"push": cmdPluginPush, "install": cmdPluginInstall, "list": cmdPluginList, "deprecate": cmdPluginDeprecate,
+		}
+		if len(rest) == 0 || sub[rest[0]] == nil {
+			return &usageError{msg: "want one of: plugin push, plugin install, plugin list, plugin deprecate"}
+		}
+		return sub[rest[0]](ctx, e, rest[1:])
 	case "version", "--version", "-version":
 		fmt.Fprintf(e.stdout, "lathe %s (%s %s/%s)\n", versionString(), runtime.Version(), runtime.GOOS, runtime.GOARCH)
 		return nil

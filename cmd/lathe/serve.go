@@ -40,6 +40,7 @@ down gracefully. Once listening, it prints one line to stdout:
 	maxModuleBytes := c.Int("max-module-bytes", module.DefaultLimits.MaxModuleBytes, "largest total size of one module commit's files, in `BYTES`")
 	seed := c.Bool("seed-example", true, "on a new data directory, create the public example module demo/weather")
 	parseCacheBytes := c.Int("parse-cache-bytes", registry.DefaultParseCacheBytes, "`BYTES` of .proto source whose parse results are kept to speed up pushes; 0 disables")
+	ef := addEngineFlags(c)
 	var logLevel slog.Level
 	c.TextVar(&logLevel, "log-level", slog.LevelInfo, "log `LEVEL`: debug, info, warn or error")
 	args, err := c.parse(args, e.getenv)
@@ -97,7 +98,13 @@ down gracefully. Once listening, it prints one line to stdout:
 		}
 		logger.Info("created the public example module demo/weather")
 	}
-	h := api.Handler(reg, api.Config{MaxMessageBytes: *maxRequestBytes, Logger: logger})
+	engine, closeEngine, err := newEngine(ctx, ef, *data, st, blobs, logger)
+	if err != nil {
+		srv.Close()
+		return err
+	}
+	defer closeEngine()
+	h := api.Handler(reg, api.Config{MaxMessageBytes: *maxRequestBytes, Logger: logger, Engine: engine})
 	// Tests and scripts read this line to learn the port; keep its format.
 	fmt.Fprintf(e.stdout, "lathe: serving on %s\n", srv.URL())
 	logger.Info("serving", "url", srv.URL(), "data", *data, "version", versionString())

@@ -38,16 +38,11 @@ func NewPrograms(dir string, blobs blob.Store) (*Programs, error) {
 
 // Invocation returns the invocation, without input and limits, that runs the plugin version.
 func (p *Programs) Invocation(ctx context.Context, pv store.PluginVersion) (plugin.Invocation, error) {
-	var name string
-	switch pv.Runtime {
-	case RuntimeNative:
-		name = pv.Program
-	case RuntimeWASM:
-		name = pv.Program + ".wasm"
-	default:
+	if pv.Runtime != RuntimeNative && pv.Runtime != RuntimeWASM {
 		return plugin.Invocation{}, fmt.Errorf("%w: unknown runtime %q", ErrPlugin, pv.Runtime)
 	}
-	file := filepath.Join(p.dir, name)
+	// Under its own name, as plugins see their file name and some print it into code.
+	file := filepath.Join(p.dir, pv.Program, pv.ProgramName)
 	if err := p.materialize(ctx, pv.Program, file); err != nil {
 		return plugin.Invocation{}, err
 	}
@@ -66,7 +61,10 @@ func (p *Programs) materialize(ctx context.Context, key, file string) error {
 	if err != nil {
 		return fmt.Errorf("plugin program %s: %w", key, err)
 	}
-	tmp, err := os.CreateTemp(p.dir, ".tmp-*")
+	if err := os.MkdirAll(filepath.Dir(file), 0o755); err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(file), ".tmp-*")
 	if err != nil {
 		return err
 	}

@@ -40,6 +40,9 @@ const bufVersion = "1.75.0"
 // binDir holds the lathe binary and a link to buf; scripts find both on PATH.
 var binDir string
 
+// hostGoEnv is the go command's configuration, passed to scripts.
+var hostGoEnv []string
+
 // raceEnabled is set by race_test.go; lathe is then built with -race too.
 var raceEnabled bool
 
@@ -74,6 +77,19 @@ func testMain(m *testing.M) int {
 	}
 	if err := linkOrCopy(buf, filepath.Join(binDir, "buf"+exe)); err != nil {
 		fmt.Fprintln(os.Stderr, "e2e:", err)
+		return 1
+	}
+	pluginDir = filepath.Join(dir, "plugins")
+	if err := os.MkdirAll(pluginDir, 0o755); err != nil {
+		fmt.Fprintln(os.Stderr, "e2e:", err)
+		return 1
+	}
+	if err := buildPlugins(pluginDir); err != nil {
+		fmt.Fprintln(os.Stderr, "e2e: building plugins:", err)
+		return 1
+	}
+	if hostGoEnv, err = goEnv(); err != nil {
+		fmt.Fprintln(os.Stderr, "e2e: go env:", err)
 		return 1
 	}
 	return m.Run()
@@ -220,6 +236,8 @@ var scriptCmds = map[string]func(ts *testscript.TestScript, neg bool, args []str
 	"rpc": cmdRPC,
 	// digest-of NAME COMMIT sets $NAME to the commit's b5 digest as buf.lock spells it.
 	"digest-of": cmdDigestOf,
+	// cmpdir DIR1 DIR2 checks two trees hold the same files, byte for byte.
+	"cmpdir": cmdCmpDir,
 	// bigfile FILE SIZE writes a valid .proto file of SIZE bytes.
 	"bigfile": cmdBigFile,
 }
@@ -242,7 +260,13 @@ func setup(env *testscript.Env) error {
 	if err := os.MkdirAll(home, 0o755); err != nil {
 		return err
 	}
-	env.Setenv("PATH", binDir+string(os.PathListSeparator)+env.Getenv("PATH"))
+	env.Setenv("PATH", binDir+string(os.PathListSeparator)+pluginDir+string(os.PathListSeparator)+env.Getenv("PATH"))
+	// $PLUGINS has the shipped plugins, native and .wasm, and their buf.plugin.yaml files.
+	env.Setenv("PLUGINS", pluginDir)
+	for _, kv := range hostGoEnv {
+		k, v, _ := strings.Cut(kv, "=")
+		env.Setenv(k, v)
+	}
 	// Isolate buf from the developer's login, cache and configuration.
 	env.Setenv("HOME", home)
 	env.Setenv("NETRC", filepath.Join(home, ".netrc"))

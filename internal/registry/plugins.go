@@ -5,6 +5,9 @@ import (
 	"crypto/sha256"
 	"errors"
 	"regexp"
+	"strings"
+
+	"golang.org/x/mod/semver"
 
 	"github.com/lathe-registry/lathe/internal/blob"
 	"github.com/lathe-registry/lathe/internal/store"
@@ -20,9 +23,9 @@ type PluginParams struct {
 	Config  []byte
 	Runtime string
 	Program []byte
+	// ProgramName is the program's file name, e.g. "protoc-gen-go".
+	ProgramName string
 }
-
-var semverRE = regexp.MustCompile(`^v(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$`) //nolint:gochecknoglobals // compiled once
 
 // PushPlugin publishes a plugin version: the first publication of a version is revision
 // 1, and publishing it again with a different program, runtime or configuration makes
@@ -36,8 +39,11 @@ func (r *Registry) PushPlugin(ctx context.Context, p PluginParams) (store.Plugin
 	if err := CheckModuleName(p.Name); err != nil {
 		return store.PluginVersion{}, invalidf("plugin name %q: lowercase letters, digits, '-', '_' and '.'", p.Name)
 	}
-	if !semverRE.MatchString(p.Version) {
+	if !semver.IsValid(p.Version) {
 		return store.PluginVersion{}, invalidf("plugin version %q is not a semantic version like v1.2.3", p.Version)
+	}
+	if p.ProgramName == "" || strings.ContainsAny(p.ProgramName, "/\\\x00") || p.ProgramName == "." || p.ProgramName == ".." {
+		return store.PluginVersion{}, invalidf("plugin program name %q must be a plain file name", p.ProgramName)
 	}
 	if len(p.Program) == 0 {
 		return store.PluginVersion{}, invalidf("the plugin program is empty")
@@ -47,7 +53,7 @@ func (r *Registry) PushPlugin(ctx context.Context, p PluginParams) (store.Plugin
 		return store.PluginVersion{}, err
 	}
 	h := sha256.New()
-	for _, part := range [][]byte{[]byte("lathe plugin v1"), []byte(p.Runtime), p.Config, []byte(programKey)} {
+	for _, part := range [][]byte{[]byte("lathe plugin v1"), []byte(p.Runtime), p.Config, []byte(programKey), []byte(p.ProgramName)} {
 		h.Write(part)
 		h.Write([]byte{0})
 	}
@@ -68,13 +74,14 @@ func (r *Registry) PushPlugin(ctx context.Context, p PluginParams) (store.Plugin
 			return err
 		}
 		pv, err = tx.CreatePluginVersion(ctx, store.PluginVersion{
-			ID:       NewID(),
-			PluginID: pl.ID,
-			Version:  p.Version,
-			Config:   p.Config,
-			Runtime:  p.Runtime,
-			Program:  programKey,
-			Digest:   h.Sum(nil),
+			ID:          NewID(),
+			PluginID:    pl.ID,
+			Version:     p.Version,
+			Config:      p.Config,
+			Runtime:     p.Runtime,
+			Program:     programKey,
+			ProgramName: p.ProgramName,
+			Digest:      h.Sum(nil),
 		})
 		return err
 	})

@@ -164,6 +164,9 @@ type PluginVersion struct {
 	// Program is the blob key of the program (an executable, a .wasm module, or an
 	// archive of a script and its dependencies).
 	Program string
+	// ProgramName is the program's file name, which plugins see as their own name (some
+	// write it into generated code), e.g. "protoc-gen-go".
+	ProgramName string
 	// Digest identifies the configuration, runtime and program together; generation
 	// results are cached under it.
 	Digest     []byte

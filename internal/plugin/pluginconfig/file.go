@@ -136,6 +136,11 @@ const (
 	mergeTag = "!!merge"
 )
 
+func isNull(n *yaml.Node) bool {
+	n = resolveAlias(n)
+	return n.Kind == yaml.ScalarNode && n.Tag == nullTag
+}
+
 func resolveAlias(n *yaml.Node) *yaml.Node {
 	for n != nil && n.Kind == yaml.AliasNode {
 		n = n.Alias
@@ -152,7 +157,7 @@ func checkNode(n *yaml.Node, t reflect.Type, path string) error {
 	if n.Tag != "" && !strings.HasPrefix(n.Tag, "!!") {
 		return fieldErrorf(path, n, "custom YAML tag %s is not allowed", n.Tag)
 	}
-	if n.Kind == yaml.ScalarNode && n.Tag == nullTag {
+	if isNull(n) {
 		return nil
 	}
 	switch t.Kind() {
@@ -190,6 +195,11 @@ func checkNode(n *yaml.Node, t reflect.Type, path string) error {
 			return fieldErrorf(path, n, "must be a list, not %s", describeNode(n))
 		}
 		for i, e := range n.Content {
+			// yaml.v3 silently drops null items from lists of structs, so "- " with
+			// nothing after it would vanish; it is more likely a mistake.
+			if isNull(e) {
+				return fieldErrorf(fmt.Sprintf("%s[%d]", path, i), e, "is empty")
+			}
 			if err := checkNode(e, t.Elem(), fmt.Sprintf("%s[%d]", path, i)); err != nil {
 				return err
 			}

@@ -330,6 +330,11 @@ func TestParseValid(t *testing.T) {
 			want: &Config{Host: "buf.build", Owner: "acme", Name: "gen", PluginVersion: "v1.0.0"},
 		},
 		{
+			name: "document markers, and an empty trailing document",
+			in:   "---\n" + minimal + "---\n",
+			want: &Config{Host: "buf.build", Owner: "acme", Name: "gen", PluginVersion: "v1.0.0"},
+		},
+		{
 			name: "JSON",
 			in:   `{"version": "v1", "name": "buf.build/acme/gen", "plugin_version": "v1.0.0", "registry": {"go": {"min_version": "1.22"}}}`,
 			want: &Config{Host: "buf.build", Owner: "acme", Name: "gen", PluginVersion: "v1.0.0", Registry: &Registry{Go: &GoRegistry{MinVersion: "1.22"}}},
@@ -493,6 +498,8 @@ func TestParseInvalid(t *testing.T) {
 		{"comments only", "# nothing\n", `the file is empty: …`},
 		{"not a mapping", "- version: v1\n", "the file must be a YAML mapping of keys to values, not a list (line 1)"},
 		{"bad YAML", "version: v1\nname: [\n", "invalid YAML: line 2: …"},
+		{"two documents", minimal + "---\nname: buf.build/acme/other\n", "the file has more than one YAML document (another starts on line 5)"},
+		{"null list item", minimal + "deps:\n  -\n", "deps[0]: is empty (line 5)"},
 		{"custom tag", minimal + "description: !secret x\n", "description: custom YAML tag !secret is not allowed (line 4)"},
 
 		// version.

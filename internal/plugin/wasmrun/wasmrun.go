@@ -15,6 +15,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/api"
 	"github.com/tetratelabs/wazero/experimental"
 	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
 	"github.com/tetratelabs/wazero/sys"
@@ -149,14 +150,27 @@ func (r *Runner) Run(ctx context.Context, inv plugin.Invocation) ([]byte, error)
 	mem := &memoryGuard{limit: memLimit}
 	runCtx = experimental.WithMemoryAllocator(runCtx, mem)
 
-	stdout := &cappedWriter{limit: lim.OutputBytes, stop: func() { stop(errOutputLimit) }}
+	var mod api.Module
+	stdout := &cappedWriter{limit: lim.OutputBytes, stop: func() {
+		stop(errOutputLimit)
+		// Closing the module from its own goroutine, as proc_exit does, stops it at its
+		// next call or loop iteration; the cancellation above would only have wazero
+		// close it from another goroutine, by when it may have run on for a while.
+		if mod != nil {
+			mod.CloseWithExitCode(context.Background(), sys.ExitCodeContextCanceled)
+		}
+	}}
 	stderr := &tailWriter{}
+	var clock virtualClock
 	cfg := r.base.
+		WithWalltime(clock.walltime, sys.ClockResolution(time.Microsecond)).
+		WithNanotime(clock.nanotime, sys.ClockResolution(1)).
+		WithNanosleep(clock.sleep).
 		WithArgs(append([]string{filepath.Base(inv.Program)}, inv.Args...)...).
 		WithStdin(bytes.NewReader(inv.Stdin)).
 		WithStdout(stdout).
 		WithStderr(stderr)
-	mod, err := r.rt.InstantiateModule(runCtx, c.mod, cfg)
+	mod, err = r.rt.InstantiateModule(runCtx, c.mod, cfg)
 	if err != nil {
 		if pe := failure(runCtx, err, stdout, stderr, mem, timeLimit, timeout); pe != nil {
 			return nil, pe
@@ -362,6 +376,26 @@ func (g *memoryGuard) Reallocate(size uint64) []byte {
 }
 
 func (g *memoryGuard) Free() { g.buf = nil }
+
+// virtualClock is a module's time: it advances 1 ms at every reading, as wazero's fake
+// clocks do, so that a loop waiting for time to pass ends, and by the full duration of
+// every sleep, at once, so that a sleeping module neither blocks a host thread (wazero
+// cannot interrupt a sleep) nor spins through the sleep 1 ms at a time. Its wall clock
+// starts at 2022-01-01T00:00:00Z, as wazero's does.
+type virtualClock struct{ ns atomic.Int64 }
+
+const virtualEpoch = 1640995200 * int64(time.Second)
+
+func (c *virtualClock) nanotime() int64 {
+	return c.ns.Add(int64(time.Millisecond)) - int64(time.Millisecond)
+}
+
+func (c *virtualClock) walltime() (int64, int32) {
+	t := virtualEpoch + c.nanotime()
+	return t / int64(time.Second), int32(t % int64(time.Second))
+}
+
+func (c *virtualClock) sleep(ns int64) { c.ns.Add(max(ns, 0)) }
 
 // cappedWriter keeps up to limit bytes and calls stop on the first write past them.
 type cappedWriter struct {

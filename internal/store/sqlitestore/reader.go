@@ -440,13 +440,13 @@ func (r reader) ListPlugins(ctx context.Context, ownerID string, page store.Page
 
 // Plugin versions.
 
-const pluginVersionCols = "id, plugin_id, version, revision, config, runtime, program, digest, deprecated, create_time"
+const pluginVersionCols = "id, plugin_id, version, revision, config, runtime, program, program_name, digest, deprecated, create_time"
 
 func scanPluginVersion(s scanner) (store.PluginVersion, error) {
 	var v store.PluginVersion
 	var created int64
 	err := s.Scan(&v.ID, &v.PluginID, &v.Version, &v.Revision, &v.Config, &v.Runtime, &v.Program,
-		&v.Digest, &v.Deprecated, &created)
+		&v.ProgramName, &v.Digest, &v.Deprecated, &created)
 	v.Config, v.Digest = blobOut(v.Config), blobOut(v.Digest)
 	v.CreateTime = fromMicros(created)
 	return v, err

@@ -121,6 +121,7 @@ CREATE TABLE plugin_versions (
 	config      BLOB NOT NULL,
 	runtime     TEXT NOT NULL,
 	program     TEXT NOT NULL,
+	program_name TEXT NOT NULL,
 	digest      BLOB NOT NULL,
 	-- A property of the version, copied to each of its revisions: SetPluginVersionDeprecated
 	-- updates them all and a new revision takes its version's value.

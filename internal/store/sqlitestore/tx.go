@@ -265,8 +265,8 @@ func (t *tx) CreatePluginVersion(ctx context.Context, v store.PluginVersion) (st
 	}
 	now := t.now()
 	if _, err := t.tx.ExecContext(ctx,
-		"INSERT INTO plugin_versions ("+pluginVersionCols+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-		v.ID, v.PluginID, v.Version, v.Revision, blobIn(v.Config), v.Runtime, v.Program, blobIn(v.Digest),
+		"INSERT INTO plugin_versions ("+pluginVersionCols+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+		v.ID, v.PluginID, v.Version, v.Revision, blobIn(v.Config), v.Runtime, v.Program, v.ProgramName, blobIn(v.Digest),
 		v.Deprecated, now); err != nil {
 		return store.PluginVersion{}, wrap(err, "create version %q of plugin %q", v.Version, v.PluginID)
 	}

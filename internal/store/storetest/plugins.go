@@ -27,13 +27,14 @@ func createPlugin(t testing.TB, s store.Store, ownerID, name string) store.Plugi
 // configuration are derived from content: equal contents, equal digests.
 func newPluginVersion(p store.Plugin, version, content string) store.PluginVersion {
 	return store.PluginVersion{
-		ID:       newID(),
-		PluginID: p.ID,
-		Version:  version,
-		Config:   []byte("version: " + version + "\n# " + content + "\n"),
-		Runtime:  "wasm",
-		Program:  "program-" + content,
-		Digest:   digest(content),
+		ID:          newID(),
+		PluginID:    p.ID,
+		Version:     version,
+		Config:      []byte("version: " + version + "\n# " + content + "\n"),
+		Runtime:     "wasm",
+		Program:     "program-" + content,
+		ProgramName: "protoc-gen-" + content,
+		Digest:      digest(content),
 	}
 }
 

@@ -1,0 +1,76 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"runtime"
+	"time"
+
+	"github.com/lathe-registry/lathe/internal/blob"
+	"github.com/lathe-registry/lathe/internal/codegen"
+	"github.com/lathe-registry/lathe/internal/plugin"
+	"github.com/lathe-registry/lathe/internal/plugin/nativerun"
+	"github.com/lathe-registry/lathe/internal/plugin/wasmrun"
+	"github.com/lathe-registry/lathe/internal/store"
+)
+
+// engineFlags are the code generation settings shared by the commands that run plugins.
+type engineFlags struct {
+	unsandboxed *bool
+	workers     *int
+	memory      *int64
+	timeout     *time.Duration
+	cpuTime     *time.Duration
+	processes   *int
+	maxOutput   *int64
+}
+
+func addEngineFlags(c *command) engineFlags {
+	d := plugin.DefaultLimits
+	return engineFlags{
+		unsandboxed: c.Bool("unsandboxed-plugins", false, "run native plugins WITHOUT the sandbox; only for trusted plugins on trusted hosts"),
+		workers:     c.Int("plugin-workers", runtime.NumCPU(), "plugins that may run at once (`N`)"),
+		memory:      c.Int64("plugin-memory", d.Memory, "memory limit of one plugin run, in `BYTES`"),
+		timeout:     c.Duration("plugin-timeout", d.WallTime, "wall-time limit of one plugin run (`DURATION`)"),
+		cpuTime:     c.Duration("plugin-cpu-time", d.CPUTime, "CPU-time limit of one plugin run (`DURATION`)"),
+		processes:   c.Int("plugin-processes", d.Processes, "process limit of one plugin run (`N`)"),
+		maxOutput:   c.Int64("plugin-max-output", d.OutputBytes, "output limit of one plugin run, in `BYTES`"),
+	}
+}
+
+// newEngine builds the code generation engine with every runtime this host supports:
+// native plugins in the sandbox (or unsandboxed when the operator says so), and WASM.
+// Its close function releases the runtimes.
+func newEngine(ctx context.Context, f engineFlags, dataDir string, st store.Store, blobs blob.Store, logger *slog.Logger) (*codegen.Engine, func(), error) {
+	runners := map[string]plugin.Runner{}
+	if *f.unsandboxed {
+		logger.Warn("native plugins run WITHOUT a sandbox (--unsandboxed-plugins)")
+		runners[codegen.RuntimeNative] = nativerun.NewUnsandboxed()
+	} else if native, err := nativerun.New(); err != nil {
+		logger.Warn("native plugins are disabled: this host cannot sandbox them; WASM plugins still run", "err", err)
+	} else {
+		runners[codegen.RuntimeNative] = native
+	}
+	wasm, err := wasmrun.New(ctx, wasmrun.WithCacheDir(filepath.Join(dataDir, "cache", "wasm")))
+	if err != nil {
+		return nil, nil, fmt.Errorf("starting the WASM runtime: %w", err)
+	}
+	runners[codegen.RuntimeWASM] = wasm
+	programs, err := codegen.NewPrograms(filepath.Join(dataDir, "cache", "programs"), blobs)
+	if err != nil {
+		return nil, nil, err
+	}
+	engine := codegen.New(st, blobs, codegen.Config{
+		Runners:  runners,
+		Programs: programs,
+		Limits: plugin.Limits{
+			Memory: *f.memory, CPUTime: *f.cpuTime, WallTime: *f.timeout,
+			Processes: *f.processes, OutputBytes: *f.maxOutput,
+		},
+		Workers: *f.workers,
+		Logger:  logger,
+	})
+	return engine, func() { wasm.Close(context.Background()) }, nil
+}

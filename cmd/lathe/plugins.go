@@ -1,0 +1,237 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/lathe-registry/lathe/internal/blob/fsblob"
+	"github.com/lathe-registry/lathe/internal/codegen"
+	"github.com/lathe-registry/lathe/internal/plugin/pluginconfig"
+	"github.com/lathe-registry/lathe/internal/plugin/wellknown"
+	"github.com/lathe-registry/lathe/internal/registry"
+	"github.com/lathe-registry/lathe/internal/store"
+	"github.com/lathe-registry/lathe/internal/store/sqlitestore"
+)
+
+// withRegistry opens the stores under dir for an admin command.
+func withRegistry(dir string, fn func(*registry.Registry, *sqlitestore.Store) error) (err error) {
+	st, err := openMetadata(dir)
+	if err != nil {
+		return err
+	}
+	defer func() { err = errors.Join(err, st.Close()) }()
+	blobs, err := fsblob.Open(filepath.Join(dir, "blobs"))
+	if err != nil {
+		return fmt.Errorf("opening blob store: %w", err)
+	}
+	return fn(registry.New(st, blobs), st)
+}
+
+func runtimeFlag(c *command) *string {
+	return c.String("runtime", codegen.RuntimeNative, "how the program runs: native (an executable, run sandboxed) or wasm (a WASI module)")
+}
+
+func checkRuntime(c *command, rt string) error {
+	if rt != codegen.RuntimeNative && rt != codegen.RuntimeWASM {
+		return c.usageErrorf("--runtime must be native or wasm, not %q", rt)
+	}
+	return nil
+}
+
+func cmdPluginPush(ctx context.Context, e env, args []string) error {
+	c := newCommand("plugin push", "lathe plugin push --config buf.plugin.yaml --binary FILE [flags]",
+		`Publish a plugin version from a buf.plugin.yaml (the schema of
+github.com/bufbuild/plugins) and its program. Publishing the same version again
+with a different program or configuration makes its next revision. The owner
+in the configuration's name is created as an organization if needed. Works
+while a server is running on the same data directory.`, e.stdout)
+	data := dataFlag(c)
+	configFile := c.String("config", "", "the plugin's buf.plugin.yaml `FILE`")
+	binary := c.String("binary", "", "the plugin program `FILE`: an executable, or a .wasm module with --runtime wasm")
+	rt := runtimeFlag(c)
+	args, err := c.parse(args, e.getenv)
+	if err != nil {
+		return err
+	}
+	if len(args) > 0 || *configFile == "" || *binary == "" {
+		return c.usageErrorf("--config and --binary are required, and nothing else")
+	}
+	if err := checkRuntime(c, *rt); err != nil {
+		return err
+	}
+	raw, err := os.ReadFile(*configFile)
+	if err != nil {
+		return err
+	}
+	cfg, err := pluginconfig.Parse(raw)
+	if err != nil {
+		return fmt.Errorf("%s: %w", *configFile, err)
+	}
+	program, err := os.ReadFile(*binary)
+	if err != nil {
+		return err
+	}
+	return withRegistry(*data, func(reg *registry.Registry, _ *sqlitestore.Store) error {
+		pv, err := reg.PushPlugin(ctx, registry.PluginParams{
+			Owner: cfg.Owner, Name: cfg.Name, Version: cfg.PluginVersion, Description: cfg.Description,
+			Config: raw, Runtime: *rt, Program: program, ProgramName: programName(*binary),
+		})
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stdout, "%s revision %d (%s)\n", cfg.Ref(), pv.Revision, pv.Runtime)
+		return nil
+	})
+}
+
+func cmdPluginInstall(ctx context.Context, e env, args []string) error {
+	c := newCommand("plugin install", "lathe plugin install [flags] [OWNER/NAME...]",
+		`Build the plugins Lathe ships definitions for from the Go module proxy and
+publish them: protocolbuffers/go, grpc/go and connectrpc/go (all of them when
+no names are given). Needs the go command and access to a Go module proxy.`, e.stdout)
+	data := dataFlag(c)
+	rt := runtimeFlag(c)
+	args, err := c.parse(args, e.getenv)
+	if err != nil {
+		return err
+	}
+	if err := checkRuntime(c, *rt); err != nil {
+		return err
+	}
+	var plugins []wellknown.Plugin
+	for _, p := range wellknown.List() {
+		if p.Source.GoPackage != "" && (len(args) == 0 || containsString(args, p.Config.Owner+"/"+p.Config.Name)) {
+			plugins = append(plugins, p)
+		}
+	}
+	if len(plugins) == 0 {
+		return c.usageErrorf("no shipped Go plugin matches %s", strings.Join(args, ", "))
+	}
+	return withRegistry(*data, func(reg *registry.Registry, _ *sqlitestore.Store) error {
+		return installPlugins(ctx, reg, plugins, *rt, func(line string) { fmt.Fprintln(e.stdout, line) })
+	})
+}
+
+// installPlugins builds the Go plugins for the runtime and publishes them.
+func installPlugins(ctx context.Context, reg *registry.Registry, plugins []wellknown.Plugin, rt string, report func(string)) error {
+	dir, err := os.MkdirTemp("", "lathe-plugin-*")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	goos, goarch := runtime.GOOS, runtime.GOARCH
+	if rt == codegen.RuntimeWASM {
+		goos, goarch = "wasip1", "wasm"
+	}
+	for _, p := range plugins {
+		name := filepath.Base(p.Source.GoPackage)
+		out := filepath.Join(dir, name)
+		if err := wellknown.BuildGo(ctx, p, goos, goarch, out); err != nil {
+			return err
+		}
+		program, err := os.ReadFile(out)
+		if err != nil {
+			return err
+		}
+		pv, err := reg.PushPlugin(ctx, registry.PluginParams{
+			Owner: p.Config.Owner, Name: p.Config.Name, Version: p.Config.PluginVersion, Description: p.Config.Description,
+			Config: p.Raw, Runtime: rt, Program: program, ProgramName: name,
+		})
+		if err != nil {
+			return err
+		}
+		report(fmt.Sprintf("%s revision %d (%s)", p.Config.Ref(), pv.Revision, pv.Runtime))
+	}
+	return nil
+}
+
+// programName is the name a plugin's program has: its file name, without the .wasm
+// extension a WASM module's file usually carries.
+func programName(file string) string {
+	return strings.TrimSuffix(filepath.Base(file), ".wasm")
+}
+
+func containsString(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+func cmdPluginList(ctx context.Context, e env, args []string) error {
+	c := newCommand("plugin list", "lathe plugin list [flags]", `List every revision of every plugin version.`, e.stdout)
+	data := dataFlag(c)
+	args, err := c.parse(args, e.getenv)
+	if err != nil {
+		return err
+	}
+	if len(args) > 0 {
+		return c.usageErrorf("unexpected argument %q", args[0])
+	}
+	return withRegistry(*data, func(_ *registry.Registry, st *sqlitestore.Store) error {
+		w := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(w, "PLUGIN\tVERSION\tREVISION\tRUNTIME\tDEPRECATED")
+		plugins, err := st.ListPlugins(ctx, "", store.Page{})
+		if err != nil {
+			return err
+		}
+		for _, p := range plugins {
+			owner, err := st.OwnerByID(ctx, p.OwnerID)
+			if err != nil {
+				return err
+			}
+			versions, err := st.ListPluginVersions(ctx, p.ID, store.Page{})
+			if err != nil {
+				return err
+			}
+			for _, v := range versions {
+				fmt.Fprintf(w, "%s/%s\t%s\t%d\t%s\t%v\n", owner.Name, p.Name, v.Version, v.Revision, v.Runtime, v.Deprecated)
+			}
+		}
+		return w.Flush()
+	})
+}
+
+func cmdPluginDeprecate(ctx context.Context, e env, args []string) error {
+	c := newCommand("plugin deprecate", "lathe plugin deprecate OWNER/NAME:VERSION [flags]",
+		`Deprecate a plugin version (all its revisions), or undeprecate it with --undo.`, e.stdout)
+	data := dataFlag(c)
+	undo := c.Bool("undo", false, "undeprecate instead")
+	args, err := c.parse(args, e.getenv)
+	if err != nil {
+		return err
+	}
+	if len(args) != 1 {
+		return c.usageErrorf("want one OWNER/NAME:VERSION")
+	}
+	ref, version, ok := strings.Cut(args[0], ":")
+	owner, name, ok2 := strings.Cut(ref, "/")
+	if !ok || !ok2 || version == "" {
+		return c.usageErrorf("%q is not OWNER/NAME:VERSION", args[0])
+	}
+	return withRegistry(*data, func(reg *registry.Registry, st *sqlitestore.Store) error {
+		pv, err := reg.PluginVersion(ctx, owner, name, version, 0)
+		if err != nil {
+			return err
+		}
+		if err := st.Update(ctx, func(tx store.Tx) error {
+			return tx.SetPluginVersionDeprecated(ctx, pv.PluginID, version, !*undo)
+		}); err != nil {
+			return err
+		}
+		state := "deprecated"
+		if *undo {
+			state = "undeprecated"
+		}
+		fmt.Fprintf(e.stdout, "%s %s\n", args[0], state)
+		return nil
+	})
+}

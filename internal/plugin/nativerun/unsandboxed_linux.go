@@ -1,0 +1,116 @@
+package nativerun
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/lathe-registry/lathe/internal/plugin"
+)
+
+// Unsandboxed runs native plugins as ordinary child processes of Lathe, with Lathe's
+// user, file system, network and everything else. It is for trusted environments only,
+// where every plugin is as trusted as Lathe itself (an operator must choose it
+// explicitly): a plugin run this way can read Lathe's data and secrets.
+//
+// What it does enforce: the wall time limit and the output limit, by killing the
+// plugin's process group (so children that stay in the group die with it, including
+// children left running when the plugin exits); CPU time and memory by RLIMIT_CPU and
+// RLIMIT_DATA per process, set right after start (a few instructions of the plugin may
+// run before them); the stderr tail; the same empty environment as the sandbox; and a
+// fresh temporary working directory, removed afterwards. Limits.Processes is not
+// enforced, and a process that leaves the group (setsid) survives the run.
+type Unsandboxed struct{}
+
+var _ plugin.Runner = (*Unsandboxed)(nil)
+
+// NewUnsandboxed returns an [Unsandboxed] runner: for trusted environments only.
+func NewUnsandboxed() *Unsandboxed { return &Unsandboxed{} }
+
+// Run implements [plugin.Runner].
+func (u *Unsandboxed) Run(ctx context.Context, inv plugin.Invocation) ([]byte, error) {
+	o, err := u.run(ctx, inv)
+	if err != nil {
+		return nil, err
+	}
+	return o.result()
+}
+
+func (u *Unsandboxed) run(ctx context.Context, inv plugin.Invocation) (*outcome, error) {
+	lim := inv.Limits.WithDefaults()
+	prog, err := filepath.Abs(inv.Program)
+	if err != nil {
+		return nil, err
+	}
+	dir, err := os.MkdirTemp("", "lathe-plugin-*")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	runCtx, cancel, stop := runContext(ctx, lim.WallTime)
+	defer stop()
+	p, err := newPipes()
+	if err != nil {
+		return nil, err
+	}
+	proc, err := os.StartProcess(prog, append([]string{prog}, inv.Args...), &os.ProcAttr{
+		Dir:   dir,
+		Env:   pluginEnv(dir),
+		Files: []*os.File{p.inR, p.outW, p.errW},
+		Sys: &syscall.SysProcAttr{
+			Setpgid:   true, // the group is what gets killed
+			Pdeathsig: syscall.SIGKILL,
+		},
+	})
+	p.closeChild()
+	if err != nil {
+		p.inW.Close()
+		p.outR.Close()
+		p.errR.Close()
+		return nil, fmt.Errorf("nativerun: starting %s: %w", prog, err)
+	}
+	cpu := uint64((lim.CPUTime + time.Second - 1) / time.Second)
+	for _, r := range []rlimitSpec{{unix.RLIMIT_CPU, cpu}, {unix.RLIMIT_DATA, uint64(lim.Memory)}, {unix.RLIMIT_CORE, 0}} {
+		_ = unix.Prlimit(proc.Pid, r.Resource, &unix.Rlimit{Cur: r.Value, Max: r.Value}, nil)
+	}
+	// The group's id is the plugin's pid, which stays the plugin's until it is reaped:
+	// the killer is disarmed before that.
+	k := &killer{kill: func() { _ = unix.Kill(-proc.Pid, unix.SIGKILL) }}
+	exited := make(chan struct{})
+	go func() {
+		select {
+		case <-runCtx.Done():
+			k.Kill()
+		case <-exited:
+		}
+	}()
+	o := &outcome{lim: lim, memRlimit: true}
+	o.stdout = startCapture(p.outR, lim.OutputBytes, func() { cancel(errOutputLimit) })
+	o.stderr = startTail(p.errR)
+	feed(p.inW, inv.Stdin)
+	// Wait for the exit without reaping, kill what is left of the group, then reap.
+	var info unix.Siginfo
+	for {
+		err = unix.Waitid(unix.P_PID, proc.Pid, &info, unix.WEXITED|unix.WNOWAIT, nil)
+		if err != unix.EINTR {
+			break
+		}
+	}
+	k.Kill()
+	k.Reaped()
+	close(exited)
+	o.state, err = proc.Wait()
+	drain(o.stdout, o.stderr)
+	if err != nil {
+		return nil, err
+	}
+	o.cause = context.Cause(runCtx)
+	o.parent = ctx.Err()
+	o.cpuLimit = time.Duration(cpu) * time.Second
+	return o, nil
+}
