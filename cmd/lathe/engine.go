@@ -8,6 +8,9 @@ import (
 	"runtime"
 	"time"
 
+	"github.com/lathe-registry/lathe/internal/plugin/wellknown"
+	"github.com/lathe-registry/lathe/internal/registry"
+
 	"github.com/lathe-registry/lathe/internal/blob"
 	"github.com/lathe-registry/lathe/internal/codegen"
 	"github.com/lathe-registry/lathe/internal/plugin"
@@ -73,4 +76,26 @@ func newEngine(ctx context.Context, f engineFlags, dataDir string, st store.Stor
 		Logger:  logger,
 	})
 	return engine, func() { wasm.Close(context.Background()) }, nil
+}
+
+// installShipped builds and publishes the shipped Go plugins for the runtime the engine
+// can run (native if the host can sandbox it, else WASM), logging the outcome.
+func installShipped(ctx context.Context, reg *registry.Registry, engine *codegen.Engine, logger *slog.Logger) {
+	rt := codegen.RuntimeNative
+	if !engine.Supports(rt) {
+		rt = codegen.RuntimeWASM
+	}
+	var plugins []wellknown.Plugin
+	for _, p := range wellknown.List() {
+		if p.Source.GoPackage != "" {
+			plugins = append(plugins, p)
+		}
+	}
+	logger.Info("installing the shipped Go plugins in the background", "runtime", rt)
+	err := installPlugins(ctx, reg, plugins, rt, func(line string) { logger.Info("installed plugin " + line) })
+	if err != nil {
+		logger.Error("installing the shipped plugins failed; install them with lathe plugin install", "err", err)
+		return
+	}
+	logger.Info("the shipped Go plugins are ready")
 }

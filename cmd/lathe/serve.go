@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"sync"
 
 	"github.com/lathe-registry/lathe/internal/api"
 	"github.com/lathe-registry/lathe/internal/blob/fsblob"
@@ -39,6 +40,7 @@ down gracefully. Once listening, it prints one line to stdout:
 	maxFileBytes := c.Int("max-file-bytes", module.DefaultLimits.MaxFileBytes, "largest size of one module file, in `BYTES`")
 	maxModuleBytes := c.Int("max-module-bytes", module.DefaultLimits.MaxModuleBytes, "largest total size of one module commit's files, in `BYTES`")
 	seed := c.Bool("seed-example", true, "on a new data directory, create the public example module demo/weather")
+	installGo := c.Bool("install-plugins", true, "on a new data directory, build and publish the shipped Go plugins (protocolbuffers/go, grpc/go, connectrpc/go) in the background; needs the go command and a Go module proxy")
 	parseCacheBytes := c.Int("parse-cache-bytes", registry.DefaultParseCacheBytes, "`BYTES` of .proto source whose parse results are kept to speed up pushes; 0 disables")
 	ef := addEngineFlags(c)
 	var logLevel slog.Level
@@ -104,6 +106,11 @@ down gracefully. Once listening, it prints one line to stdout:
 		return err
 	}
 	defer closeEngine()
+	if fresh && *installGo {
+		var wg sync.WaitGroup
+		defer wg.Wait() // before the stores close
+		wg.Go(func() { installShipped(ctx, reg, engine, logger) })
+	}
 	h := api.Handler(reg, api.Config{MaxMessageBytes: *maxRequestBytes, Logger: logger, Engine: engine})
 	// Tests and scripts read this line to learn the port; keep its format.
 	fmt.Fprintf(e.stdout, "lathe: serving on %s\n", srv.URL())

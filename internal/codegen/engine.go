@@ -80,6 +80,9 @@ func New(s store.Store, b blob.Store, cfg Config) *Engine {
 	}
 }
 
+// Supports reports whether the engine can run plugins of the runtime.
+func (e *Engine) Supports(runtime string) bool { return e.runners[runtime] != nil }
+
 // Runs reports how many times a plugin process has been started, for tests and metrics.
 func (e *Engine) Runs() int64 { return e.runs.Load() }
 

@@ -8,9 +8,12 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/rogpeppe/go-internal/testscript"
 )
@@ -118,4 +121,27 @@ func cmdBigFile(ts *testscript.TestScript, neg bool, args []string) {
 	head := "syntax = \"proto3\";\npackage big.v1;\n//"
 	data := head + strings.Repeat("x", max(size-len(head)-1, 0)) + "\n"
 	ts.Check(os.WriteFile(ts.MkAbs(args[0]), []byte(data), 0o644))
+}
+
+// wait-plugins N waits (up to five minutes) until the server's data directory lists at
+// least N plugin versions, as a server installing the shipped plugins publishes them.
+func cmdWaitPlugins(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: wait-plugins N")
+	}
+	want, err := strconv.Atoi(args[0])
+	ts.Check(err)
+	deadline := time.Now().Add(5 * time.Minute)
+	for {
+		out, err := exec.Command(filepath.Join(binDir, "lathe"+exe), "plugin", "list", "--data", dataDir(ts)).Output()
+		ts.Check(err)
+		if n := strings.Count(string(out), "\n") - 1; n >= want {
+			ts.Stdout().Write(out)
+			return
+		}
+		if time.Now().After(deadline) {
+			ts.Fatalf("after five minutes, only these plugins:\n%s", out)
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
 }

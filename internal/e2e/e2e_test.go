@@ -238,6 +238,8 @@ var scriptCmds = map[string]func(ts *testscript.TestScript, neg bool, args []str
 	"digest-of": cmdDigestOf,
 	// cmpdir DIR1 DIR2 checks two trees hold the same files, byte for byte.
 	"cmpdir": cmdCmpDir,
+	// wait-plugins N waits until the server has published N plugin versions.
+	"wait-plugins": cmdWaitPlugins,
 	// bigfile FILE SIZE writes a valid .proto file of SIZE bytes.
 	"bigfile": cmdBigFile,
 }
@@ -329,13 +331,19 @@ func (p *serverProc) stop() error {
 func childEnv(ts *testscript.TestScript) []string {
 	var env []string
 	for _, k := range []string{"PATH", "HOME", "TMPDIR", "SYSTEMROOT", "GORACE", "GOCOVERDIR",
-		"LATHE_LOG_LEVEL", "LATHE_MAX_REQUEST_BYTES", "LATHE_READ_HEADER_TIMEOUT"} {
+		"GOPATH", "GOMODCACHE", "GOCACHE", "GOPROXY", "GOROOT",
+		"LATHE_LOG_LEVEL", "LATHE_MAX_REQUEST_BYTES", "LATHE_READ_HEADER_TIMEOUT", "LATHE_INSTALL_PLUGINS",
+		"LATHE_PLUGIN_TIMEOUT", "LATHE_PLUGIN_MEMORY", "LATHE_PLUGIN_MAX_OUTPUT"} {
 		if v := ts.Getenv(k); v != "" {
 			env = append(env, k+"="+v)
 		}
 	}
 	if ts.Getenv("LATHE_LOG_LEVEL") == "" {
 		env = append(env, "LATHE_LOG_LEVEL=debug")
+	}
+	// Building the shipped plugins takes a while; only scripts that want them ask.
+	if ts.Getenv("LATHE_INSTALL_PLUGINS") == "" {
+		env = append(env, "LATHE_INSTALL_PLUGINS=false")
 	}
 	return env
 }

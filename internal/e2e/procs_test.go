@@ -14,7 +14,7 @@ import (
 // logging to stderr, and returns the process and its host:port.
 func startServe(tb testing.TB, data string, stderr io.Writer) (*exec.Cmd, string) {
 	tb.Helper()
-	cmd := exec.Command(filepath.Join(binDir, "lathe"+exe), "serve", "--listen", "127.0.0.1:0", "--data", data, "--seed-example=false")
+	cmd := exec.Command(filepath.Join(binDir, "lathe"+exe), "serve", "--listen", "127.0.0.1:0", "--data", data, "--seed-example=false", "--install-plugins=false")
 	cmd.Stderr = stderr
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {

@@ -187,7 +187,7 @@ func benchRequest(tb testing.TB) []byte {
 	for p, content := range gen {
 		// modtest's files have no go_package; give each package one.
 		pkg := p[:strings.Index(p, "/")]
-		src := strings.Replace(string(content), ";\n\n", fmt.Sprintf(";\n\noption go_package = \"example.com/gen/%s/v1;%sv1\";\n\n", pkg, pkg), 2)
+		src := strings.Replace(string(content), ".v1;\n", fmt.Sprintf(".v1;\noption go_package = \"example.com/gen/%s/v1;%sv1\";\n", pkg, pkg), 1)
 		sources[p] = src
 		targets = append(targets, p)
 	}
