@@ -43,6 +43,8 @@ Commands:
   plugin install build and publish the shipped Go plugins
   plugin list    list plugin versions
   plugin deprecate  deprecate a plugin version
+  template push  publish the next version of a template
+  template generate  generate code for a module with a template
   version        print the version
 
 Run "lathe <command> --help" for the flags of a command. Every flag can also
@@ -117,6 +119,12 @@ func dispatch(ctx context.Context, e env, args []string) error {
 		}
 		if len(rest) == 0 || sub[rest[0]] == nil {
 			return &usageError{msg: "want one of: plugin push, plugin install, plugin list, plugin deprecate"}
+		}
+		return sub[rest[0]](ctx, e, rest[1:])
+	case "template":
+		sub := map[string]func(context.Context, env, []string) error{"push": cmdTemplatePush, "generate": cmdTemplateGenerate}
+		if len(rest) == 0 || sub[rest[0]] == nil {
+			return &usageError{msg: "want one of: template push, template generate"}
 		}
 		return sub[rest[0]](ctx, e, rest[1:])
 	case "version", "--version", "-version":

@@ -20,7 +20,7 @@ import (
 )
 
 // withRegistry opens the stores under dir for an admin command.
-func withRegistry(dir string, fn func(*registry.Registry, *sqlitestore.Store) error) (err error) {
+func withRegistry(dir string, fn func(*registry.Registry, *sqlitestore.Store, *fsblob.Store) error) (err error) {
 	st, err := openMetadata(dir)
 	if err != nil {
 		return err
@@ -30,7 +30,7 @@ func withRegistry(dir string, fn func(*registry.Registry, *sqlitestore.Store) er
 	if err != nil {
 		return fmt.Errorf("opening blob store: %w", err)
 	}
-	return fn(registry.New(st, blobs), st)
+	return fn(registry.New(st, blobs), st, blobs)
 }
 
 func runtimeFlag(c *command) *string {
@@ -77,7 +77,7 @@ while a server is running on the same data directory.`, e.stdout)
 	if err != nil {
 		return err
 	}
-	return withRegistry(*data, func(reg *registry.Registry, _ *sqlitestore.Store) error {
+	return withRegistry(*data, func(reg *registry.Registry, _ *sqlitestore.Store, _ *fsblob.Store) error {
 		pv, err := reg.PushPlugin(ctx, registry.PluginParams{
 			Owner: cfg.Owner, Name: cfg.Name, Version: cfg.PluginVersion, Description: cfg.Description,
 			Config: raw, Runtime: *rt, Program: program, ProgramName: programName(*binary),
@@ -113,7 +113,7 @@ no names are given). Needs the go command and access to a Go module proxy.`, e.s
 	if len(plugins) == 0 {
 		return c.usageErrorf("no shipped Go plugin matches %s", strings.Join(args, ", "))
 	}
-	return withRegistry(*data, func(reg *registry.Registry, _ *sqlitestore.Store) error {
+	return withRegistry(*data, func(reg *registry.Registry, _ *sqlitestore.Store, _ *fsblob.Store) error {
 		return installPlugins(ctx, reg, plugins, *rt, func(line string) { fmt.Fprintln(e.stdout, line) })
 	})
 }
@@ -176,7 +176,7 @@ func cmdPluginList(ctx context.Context, e env, args []string) error {
 	if len(args) > 0 {
 		return c.usageErrorf("unexpected argument %q", args[0])
 	}
-	return withRegistry(*data, func(_ *registry.Registry, st *sqlitestore.Store) error {
+	return withRegistry(*data, func(_ *registry.Registry, st *sqlitestore.Store, _ *fsblob.Store) error {
 		w := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
 		fmt.Fprintln(w, "PLUGIN\tVERSION\tREVISION\tRUNTIME\tDEPRECATED")
 		plugins, err := st.ListPlugins(ctx, "", store.Page{})
@@ -217,7 +217,7 @@ func cmdPluginDeprecate(ctx context.Context, e env, args []string) error {
 	if !ok || !ok2 || version == "" {
 		return c.usageErrorf("%q is not OWNER/NAME:VERSION", args[0])
 	}
-	return withRegistry(*data, func(reg *registry.Registry, st *sqlitestore.Store) error {
+	return withRegistry(*data, func(reg *registry.Registry, st *sqlitestore.Store, _ *fsblob.Store) error {
 		pv, err := reg.PluginVersion(ctx, owner, name, version, 0)
 		if err != nil {
 			return err
