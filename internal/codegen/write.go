@@ -31,7 +31,7 @@ func Apply(files []*pluginpb.CodeGeneratorResponse_File) (map[string][]byte, err
 				return nil, fmt.Errorf("%w: %s has no insertion point %q", ErrPlugin, f.GetName(), f.GetInsertionPoint())
 			}
 			lineStart := strings.LastIndexByte(text[:i], '\n') + 1
-			indent := text[lineStart:lineStart+len(text[lineStart:])-len(strings.TrimLeft(text[lineStart:], " \t"))]
+			indent := text[lineStart : lineStart+len(text[lineStart:])-len(strings.TrimLeft(text[lineStart:], " \t"))]
 			var ins strings.Builder
 			for _, line := range strings.SplitAfter(f.GetContent(), "\n") {
 				if line != "" {
