@@ -58,6 +58,11 @@ func (s codeGenService) GenerateCode(ctx context.Context, req *connect.Request[r
 			if err != nil {
 				return s.connectError(err)
 			}
+			// buf generate writes a remote response without looking at its error field,
+			// so the plugin's own error must travel as the RPC's.
+			if resp.GetError() != "" {
+				return connect.NewError(connect.CodeFailedPrecondition, fmt.Errorf("plugin %s: %s", name, resp.GetError()))
+			}
 			responses[i] = &registryv1alpha1.PluginGenerationResponse{Response: resp}
 			return nil
 		})

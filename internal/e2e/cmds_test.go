@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -143,5 +144,36 @@ func cmdWaitPlugins(ts *testscript.TestScript, neg bool, args []string) {
 			ts.Fatalf("after five minutes, only these plugins:\n%s", out)
 		}
 		time.Sleep(500 * time.Millisecond)
+	}
+}
+
+// hostile REVISION PARAM WANT runs buf generate with revision REVISION of the test plugin
+// test/hostile and parameter PARAM, and checks that it fails with an error matching the
+// regular expression WANT, or succeeds when WANT is empty.
+func cmdHostile(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 3 {
+		ts.Fatalf("usage: hostile REVISION PARAM WANT")
+	}
+	config := fmt.Sprintf("version: v2\nplugins:\n  - remote: %s/test/hostile:v1.0.0\n    revision: %s\n    out: out-hostile\n", ts.Getenv("REMOTE"), args[0])
+	if args[1] != "" {
+		config += "    opt: " + strconv.Quote(args[1]) + "\n"
+	}
+	file := ts.MkAbs("hostile.gen.yaml")
+	ts.Check(os.WriteFile(file, []byte(config), 0o644))
+	cmd := exec.Command(filepath.Join(binDir, "buf"+exe), "generate", ts.Getenv("REMOTE")+"/alice/m", "--template", file)
+	cmd.Dir = ts.Getenv("WORK")
+	for _, k := range []string{"PATH", "HOME", "NETRC", "BUF_CACHE_DIR", "BUF_CONFIG_DIR", "BUF_TOKEN"} {
+		cmd.Env = append(cmd.Env, k+"="+ts.Getenv(k))
+	}
+	start := time.Now()
+	out, err := cmd.CombinedOutput()
+	ts.Logf("hostile %s %q: %v after %v: %s", args[0], args[1], err, time.Since(start).Round(time.Millisecond), strings.TrimSpace(string(out)))
+	switch {
+	case args[2] == "" && err != nil:
+		ts.Fatalf("buf generate failed: %v\n%s", err, out)
+	case args[2] != "" && err == nil:
+		ts.Fatalf("buf generate with %q succeeded", args[1])
+	case args[2] != "" && !regexp.MustCompile(args[2]).Match(out):
+		ts.Fatalf("buf generate with %q: want %q in:\n%s", args[1], args[2], out)
 	}
 }

@@ -240,6 +240,8 @@ var scriptCmds = map[string]func(ts *testscript.TestScript, neg bool, args []str
 	"cmpdir": cmdCmpDir,
 	// wait-plugins N waits until the server has published N plugin versions.
 	"wait-plugins": cmdWaitPlugins,
+	// hostile REVISION PARAM WANT runs buf generate with the misbehaving test plugin.
+	"hostile": cmdHostile,
 	// bigfile FILE SIZE writes a valid .proto file of SIZE bytes.
 	"bigfile": cmdBigFile,
 }

@@ -53,7 +53,18 @@ func buildPlugins(dir string) error {
 			return err
 		}
 	}
-	return nil
+	// The misbehaving test plugin, natively and as WASM.
+	for _, target := range []struct{ goos, goarch, out string }{
+		{runtime.GOOS, runtime.GOARCH, "protoc-gen-hostile"},
+		{"wasip1", "wasm", "protoc-gen-hostile.wasm"},
+	} {
+		cmd := exec.Command("go", "build", "-o", filepath.Join(dir, target.out), "../codegen/testdata/hostile")
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS="+target.goos, "GOARCH="+target.goarch)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			return fmt.Errorf("building the hostile plugin: %v\n%s", err, out)
+		}
+	}
+	return os.WriteFile(filepath.Join(dir, "test-hostile.yaml"), []byte("version: v1\nname: buf.build/test/hostile\nplugin_version: v1.0.0\n"), 0o644)
 }
 
 // goEnv returns the go command's settings that scripts need to build generated code

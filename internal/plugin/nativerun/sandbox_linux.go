@@ -27,8 +27,10 @@ type Runner struct {
 	gidMap []syscall.SysProcIDMap
 	cg     *cgroups // nil: rlimits only
 	cgNote string   // why there are no cgroups
-	seq    atomic.Uint64
 }
+
+// runSeq numbers the runs of the process, for unique cgroup names.
+var runSeq atomic.Uint64 //nolint:gochecknoglobals // a counter
 
 var _ plugin.Runner = (*Runner)(nil)
 
@@ -125,7 +127,7 @@ func (r *Runner) run(ctx context.Context, inv plugin.Invocation) (*outcome, erro
 	}
 	var rc *runCgroup
 	if r.cg != nil {
-		name := fmt.Sprintf("lathe-run-%d-%d", os.Getpid(), r.seq.Add(1))
+		name := fmt.Sprintf("lathe-run-%d-%d", os.Getpid(), runSeq.Add(1))
 		if rc, err = r.cg.create(name, lim); err != nil {
 			return nil, fmt.Errorf("nativerun: creating the run's cgroup: %w", err)
 		}

@@ -39,9 +39,9 @@ func main() {
 			chunks = append(chunks, b)
 		}
 		fmt.Println("allocated", len(chunks), "MiB")
-	case "forkbomb": // every process starts copies of itself, forever
+	case "forkbomb": // every process starts copies of itself, forever; args[0] is a token
 		for {
-			cmd := exec.Command("/proc/self/exe", "forkbomb")
+			cmd := exec.Command("/proc/self/exe", "forkbomb", args[0])
 			if err := cmd.Start(); err != nil {
 				fmt.Fprintln(os.Stderr, "fork failed:", err)
 				time.Sleep(10 * time.Millisecond)
