@@ -70,7 +70,9 @@ func Handler(reg *registry.Registry, cfg Config) http.Handler {
 	mount(ownerv1connect.NewOrganizationServiceHandler(organizationService{server: s}, opts...))
 	mount(registryv1alpha1connect.NewAuthnServiceHandler(authnService{s}, opts...))
 	if cfg.Engine != nil {
-		mount(registryv1alpha1connect.NewCodeGenerationServiceHandler(codeGenService{server: s, engine: cfg.Engine}, opts...))
+		codec := &imageCodec{}
+		mount(registryv1alpha1connect.NewCodeGenerationServiceHandler(codeGenService{server: s, engine: cfg.Engine, codec: codec},
+			append(opts, connect.WithCodec(codec))...))
 	}
 	mount(newHealthHandler(services, opts...))
 	reflector := grpcreflect.NewStaticReflector(services...)

@@ -2,8 +2,9 @@
 // CodeGeneratorRequest and returns the plugin's CodeGeneratorResponse, exactly once per
 // distinct input.
 //
-//  1. Key: SHA-256 over the plugin version's digest and the deterministic encoding of the
-//     request. Same key, same bytes, always.
+//  1. Key: SHA-256 over the plugin version's digest and a digest of the input: the
+//     deterministic encoding of the request, or a cheaper digest the caller vouches for
+//     (the bytes of a buf image as they arrived). Same key, same bytes, always.
 //  2. Cache: a key whose output is recorded is answered from the blob store.
 //  3. Single flight: concurrent calls with one key share one plugin run.
 //  4. Worker pool: at most N plugins run at once; callers wait their turn (or give up
@@ -86,28 +87,42 @@ func (e *Engine) Supports(runtime string) bool { return e.runners[runtime] != ni
 // Runs reports how many times a plugin process has been started, for tests and metrics.
 func (e *Engine) Runs() int64 { return e.runs.Load() }
 
-// Key returns the generation key of a request for a plugin version.
-func Key(pv store.PluginVersion, req *pluginpb.CodeGeneratorRequest) (string, error) {
+// InputDigest identifies a request by the SHA-256 of its deterministic encoding.
+func InputDigest(req *pluginpb.CodeGeneratorRequest) ([]byte, error) {
 	data, err := proto.MarshalOptions{Deterministic: true}.Marshal(req)
 	if err != nil {
-		return "", err
+		return nil, err
 	}
+	sum := sha256.Sum256(data)
+	return sum[:], nil
+}
+
+// Key returns the generation key of a plugin version and an input digest.
+func Key(pv store.PluginVersion, inputDigest []byte) string {
 	h := sha256.New()
 	h.Write([]byte("lathe generation v1\x00"))
 	h.Write(pv.Digest)
 	h.Write([]byte{0})
-	h.Write(data)
-	return hex.EncodeToString(h.Sum(nil)), nil
+	h.Write(inputDigest)
+	return hex.EncodeToString(h.Sum(nil))
 }
 
 // Generate returns the plugin version's response to the request. A response whose error
 // field the plugin set is returned as it is, uncached; any other failure of the plugin is
 // an error matching [ErrPlugin].
 func (e *Engine) Generate(ctx context.Context, pv store.PluginVersion, req *pluginpb.CodeGeneratorRequest) (*pluginpb.CodeGeneratorResponse, error) {
-	key, err := Key(pv, req)
+	digest, err := InputDigest(req)
 	if err != nil {
 		return nil, err
 	}
+	return e.GenerateInput(ctx, pv, digest, func() (*pluginpb.CodeGeneratorRequest, error) { return req, nil })
+}
+
+// GenerateInput is [Engine.Generate] for callers that identify their input more cheaply
+// than by encoding the request: inputDigest must determine the request that build
+// returns, and build runs only on a cache miss.
+func (e *Engine) GenerateInput(ctx context.Context, pv store.PluginVersion, inputDigest []byte, build func() (*pluginpb.CodeGeneratorRequest, error)) (*pluginpb.CodeGeneratorResponse, error) {
+	key := Key(pv, inputDigest)
 	if resp, err := e.cached(ctx, key); err == nil || !errors.Is(err, store.ErrNotFound) {
 		return resp, err
 	}
@@ -115,7 +130,7 @@ func (e *Engine) Generate(ctx context.Context, pv store.PluginVersion, req *plug
 	// bounded by the plugin's wall-time limit, and each caller waits for it or for its own
 	// context.
 	ch := e.flight.DoChan(key, func() (any, error) {
-		return e.run(context.WithoutCancel(ctx), key, pv, req)
+		return e.run(context.WithoutCancel(ctx), key, pv, build)
 	})
 	select {
 	case <-ctx.Done():
@@ -145,7 +160,7 @@ func (e *Engine) cached(ctx context.Context, key string) (*pluginpb.CodeGenerato
 	return resp, nil
 }
 
-func (e *Engine) run(ctx context.Context, key string, pv store.PluginVersion, req *pluginpb.CodeGeneratorRequest) (*pluginpb.CodeGeneratorResponse, error) {
+func (e *Engine) run(ctx context.Context, key string, pv store.PluginVersion, build func() (*pluginpb.CodeGeneratorRequest, error)) (*pluginpb.CodeGeneratorResponse, error) {
 	// Another flight may have finished between the cache check and this one.
 	if resp, err := e.cached(ctx, key); err == nil || !errors.Is(err, store.ErrNotFound) {
 		return resp, err
@@ -155,6 +170,10 @@ func (e *Engine) run(ctx context.Context, key string, pv store.PluginVersion, re
 		return nil, fmt.Errorf("%w: runtime %q is not enabled on this server", ErrPlugin, pv.Runtime)
 	}
 	inv, err := e.programs.Invocation(ctx, pv)
+	if err != nil {
+		return nil, err
+	}
+	req, err := build()
 	if err != nil {
 		return nil, err
 	}

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -138,4 +139,76 @@ func generateModule(b *testing.B, dir, remote string, pkgs, files int) int {
 		writeFile(b, filepath.Join(dir, p), string(content))
 	}
 	return total
+}
+
+// BenchmarkRemoteGenerate compares buf generate of a 200-file module with protoc-gen-go
+// run remotely by Lathe (sandboxed native) against the same plugin run locally by buf, in
+// one run. "remote-cold" changes one file before each call so that every request misses
+// the cache; "remote-cached" repeats one request.
+//
+// Run it without -race: go test -run XXX -bench RemoteGenerate -benchtime 10x ./internal/e2e
+func BenchmarkRemoteGenerate(b *testing.B) {
+	if raceEnabled {
+		b.Skip("timing a race-instrumented lathe would be meaningless; run without -race")
+	}
+	work := b.TempDir()
+	data := filepath.Join(work, "data")
+	cmd, remote := startServe(b, data, io.Discard)
+	defer stopServe(cmd)
+	token := createUser(b, data, "bench")
+	push := exec.Command(filepath.Join(binDir, "lathe"+exe), "plugin", "push", "--data", data,
+		"--config", filepath.Join(pluginDir, "protocolbuffers-go.yaml"), "--binary", filepath.Join(pluginDir, "protoc-gen-go"))
+	if out, err := push.CombinedOutput(); err != nil {
+		b.Fatalf("plugin push: %v\n%s", err, out)
+	}
+	env := append(os.Environ(),
+		"HOME="+filepath.Join(work, "home"),
+		"BUF_CONFIG_DIR="+filepath.Join(work, "bufconfig"),
+		"BUF_CACHE_DIR="+filepath.Join(work, "bufcache"),
+		"BUF_TOKEN="+token+"@"+remote,
+		"PATH="+pluginDir+string(os.PathListSeparator)+os.Getenv("PATH"),
+	)
+	writeFile(b, filepath.Join(work, "bufconfig", "config.yaml"), "version: v1\ntls:\n  use: false\n")
+	mod := filepath.Join(work, "mod")
+	generateModule(b, mod, remote, 20, 10)
+	writeFile(b, filepath.Join(mod, "remote.gen.yaml"), "version: v2\nmanaged:\n  enabled: true\n  override:\n    - file_option: go_package_prefix\n      value: example.com/gen\nplugins:\n  - remote: "+remote+"/protocolbuffers/go\n    out: out-remote\n    opt: paths=source_relative\n")
+	writeFile(b, filepath.Join(mod, "local.gen.yaml"), "version: v2\nmanaged:\n  enabled: true\n  override:\n    - file_option: go_package_prefix\n      value: example.com/gen\nplugins:\n  - local: protoc-gen-go\n    out: out-local\n    opt: paths=source_relative\n")
+	run := func(args ...string) {
+		c := exec.Command(filepath.Join(binDir, "buf"+exe), args...)
+		c.Dir, c.Env = mod, env
+		if out, err := c.CombinedOutput(); err != nil {
+			b.Fatalf("buf %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+	}
+	changed := filepath.Join(mod, "pkg19", "v1", "file9.proto")
+	original, err := os.ReadFile(changed)
+	if err != nil {
+		b.Fatal(err)
+	}
+	i := 0
+	touch := func() {
+		i++
+		writeFile(b, changed, string(original)+fmt.Sprintf("// change %d\n", i))
+	}
+	b.Run("local", func(b *testing.B) {
+		for b.Loop() {
+			b.StopTimer()
+			touch()
+			b.StartTimer()
+			run("generate", "--template", "local.gen.yaml")
+		}
+	})
+	b.Run("remote-cold", func(b *testing.B) {
+		for b.Loop() {
+			b.StopTimer()
+			touch()
+			b.StartTimer()
+			run("generate", "--template", "remote.gen.yaml")
+		}
+	})
+	b.Run("remote-cached", func(b *testing.B) {
+		for b.Loop() {
+			run("generate", "--template", "remote.gen.yaml")
+		}
+	})
 }

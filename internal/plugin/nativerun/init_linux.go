@@ -39,12 +39,13 @@ func Init() {
 	if err == nil {
 		err = initSandbox(sp)
 	}
+	code := 125
 	if err == nil { // a probe: everything worked
-		_, _ = io.WriteString(errPipe, probeOK)
-		os.Exit(0)
+		err, code = errors.New(probeOK), 0
 	}
 	_, _ = io.WriteString(errPipe, err.Error())
-	os.Exit(125)
+	// Straight out, past exit hooks: the race detector's would sleep a second.
+	unix.RawSyscall(unix.SYS_EXIT_GROUP, uintptr(code), 0, 0)
 }
 
 func readSpec() (*spec, error) {

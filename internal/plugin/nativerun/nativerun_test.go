@@ -42,6 +42,11 @@ func testMain(m *testing.M) int {
 		return 1
 	}
 	defer os.RemoveAll(dir)
+	defer func() {
+		if protocGenGoOnce.dir != "" {
+			os.RemoveAll(protocGenGoOnce.dir)
+		}
+	}()
 	hostile = filepath.Join(dir, "hostile")
 	dynecho = filepath.Join(dir, "dynecho")
 	build := []*exec.Cmd{

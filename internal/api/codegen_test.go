@@ -1,0 +1,174 @@
+package api_test
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"connectrpc.com/connect"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protodesc"
+
+	"github.com/lathe-registry/lathe/internal/api"
+	"github.com/lathe-registry/lathe/internal/blob/fsblob"
+	"github.com/lathe-registry/lathe/internal/codegen"
+	imagev1 "github.com/lathe-registry/lathe/internal/gen/buf/alpha/image/v1"
+	registryv1alpha1 "github.com/lathe-registry/lathe/internal/gen/buf/alpha/registry/v1alpha1"
+	"github.com/lathe-registry/lathe/internal/gen/buf/alpha/registry/v1alpha1/registryv1alpha1connect"
+	"github.com/lathe-registry/lathe/internal/module"
+	"github.com/lathe-registry/lathe/internal/module/modtest"
+	"github.com/lathe-registry/lathe/internal/plugin"
+	"github.com/lathe-registry/lathe/internal/plugin/nativerun"
+	"github.com/lathe-registry/lathe/internal/registry"
+	"github.com/lathe-registry/lathe/internal/store/sqlitestore"
+)
+
+func TestMain(m *testing.M) {
+	nativerun.Init()
+	os.Exit(m.Run())
+}
+
+// codegenServer serves the API with an engine and the behaving test plugin test/plugin.
+func codegenServer(tb testing.TB) (registryv1alpha1connect.CodeGenerationServiceClient, *codegen.Engine, *atomic.Int64) {
+	tb.Helper()
+	dir := tb.TempDir()
+	program := filepath.Join(dir, "protoc-gen-hostile")
+	build := exec.Command("go", "build", "-o", program, "../codegen/testdata/hostile")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		tb.Fatalf("%v\n%s", err, out)
+	}
+	st, err := sqlitestore.Open(filepath.Join(dir, "lathe.db"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { st.Close() })
+	blobs, err := fsblob.Open(filepath.Join(dir, "blobs"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	data, err := os.ReadFile(program)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	reg := registry.New(st, blobs)
+	if _, err := reg.PushPlugin(context.Background(), registry.PluginParams{Owner: "test", Name: "plugin", Version: "v1.0.0",
+		Config: []byte("version: v1\n"), Runtime: codegen.RuntimeNative, Program: data, ProgramName: "protoc-gen-hostile"}); err != nil {
+		tb.Fatal(err)
+	}
+	native, err := nativerun.New()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	programs, err := codegen.NewPrograms(filepath.Join(dir, "programs"), blobs)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	engine := codegen.New(st, blobs, codegen.Config{
+		Runners: map[string]plugin.Runner{codegen.RuntimeNative: native}, Programs: programs, Workers: 2,
+		Logger: slog.New(slog.DiscardHandler),
+	})
+	h := api.Handler(reg, api.Config{MaxMessageBytes: 64 << 20, Logger: slog.New(slog.DiscardHandler), Engine: engine})
+	var serverTime atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		h.ServeHTTP(w, r)
+		serverTime.Add(int64(time.Since(start)))
+	}))
+	tb.Cleanup(srv.Close)
+	return registryv1alpha1connect.NewCodeGenerationServiceClient(http.DefaultClient, srv.URL), engine, &serverTime
+}
+
+// image200 returns a buf image of a generated 200-file module.
+func image200(tb testing.TB) *imagev1.Image {
+	files := modtest.Generate(20, 10)
+	var targets []string
+	for p := range files {
+		targets = append(targets, p)
+	}
+	slices.Sort(targets)
+	compiled, err := module.Compile(context.Background(), targets, func(p string) ([]byte, bool) {
+		c, ok := files[p]
+		return c, ok
+	}, nil, true)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	image := &imagev1.Image{}
+	for _, c := range compiled {
+		data, err := proto.Marshal(protodesc.ToFileDescriptorProto(c))
+		if err != nil {
+			tb.Fatal(err)
+		}
+		f := &imagev1.ImageFile{}
+		if err := proto.Unmarshal(data, f); err != nil {
+			tb.Fatal(err)
+		}
+		image.File = append(image.File, f)
+	}
+	return image
+}
+
+func generateRequest(image *imagev1.Image, options ...string) *connect.Request[registryv1alpha1.GenerateCodeRequest] {
+	return connect.NewRequest(&registryv1alpha1.GenerateCodeRequest{
+		Image: image,
+		Requests: []*registryv1alpha1.PluginGenerationRequest{{
+			PluginReference: &registryv1alpha1.CuratedPluginReference{Owner: "test", Name: "plugin"},
+			Options:         options,
+		}},
+	})
+}
+
+// TestGenerateCodeCache: the same image and options run the plugin once, identified by the
+// bytes of the image as they arrived; other options run it again.
+func TestGenerateCodeCache(t *testing.T) {
+	client, engine, _ := codegenServer(t)
+	image := image200(t)
+	var first []byte
+	for range 3 {
+		resp, err := client.GenerateCode(context.Background(), generateRequest(image))
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, _ := proto.Marshal(resp.Msg)
+		if first == nil {
+			first = out
+		} else if string(out) != string(first) {
+			t.Fatal("a cached response differs")
+		}
+	}
+	if n := engine.Runs(); n != 1 {
+		t.Fatalf("plugin ran %d times for three identical calls", n)
+	}
+	if _, err := client.GenerateCode(context.Background(), generateRequest(image, "error")); connect.CodeOf(err) != connect.CodeFailedPrecondition {
+		t.Fatalf("plugin error: %v, want failed_precondition", err)
+	}
+	if n := engine.Runs(); n != 2 {
+		t.Fatalf("plugin ran %d times, want 2", n)
+	}
+}
+
+// BenchmarkGenerateCodeCacheHit measures a cache hit for a 200-file image over HTTP,
+// decoding and encoding included (target under 20 ms of server time).
+func BenchmarkGenerateCodeCacheHit(b *testing.B) {
+	client, _, serverTime := codegenServer(b)
+	image := image200(b)
+	if _, err := client.GenerateCode(context.Background(), generateRequest(image)); err != nil {
+		b.Fatal(err)
+	}
+	serverTime.Store(0)
+	for b.Loop() {
+		if _, err := client.GenerateCode(context.Background(), generateRequest(image)); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(serverTime.Load())/float64(b.N)/1e6, "server-ms/op")
+}
