@@ -48,13 +48,19 @@ func addEngineFlags(c *command) engineFlags {
 // Its close function releases the runtimes.
 func newEngine(ctx context.Context, f engineFlags, dataDir string, st store.Store, blobs blob.Store, logger *slog.Logger) (*codegen.Engine, func(), error) {
 	runners := map[string]plugin.Runner{}
+	var native plugin.Runner
 	if *f.unsandboxed {
 		logger.Warn("native plugins run WITHOUT a sandbox (--unsandboxed-plugins)")
-		runners[codegen.RuntimeNative] = nativerun.NewUnsandboxed()
-	} else if native, err := nativerun.New(); err != nil {
-		logger.Warn("native plugins are disabled: this host cannot sandbox them; WASM plugins still run", "err", err)
+		native = nativerun.NewUnsandboxed()
+	} else if sandbox, err := nativerun.New(); err != nil {
+		logger.Warn("native and JavaScript plugins are disabled: this host cannot sandbox them; WASM plugins still run", "err", err)
 	} else {
+		native = sandbox
+	}
+	if native != nil {
+		// JavaScript plugins are the node executable running a script: native programs.
 		runners[codegen.RuntimeNative] = native
+		runners[codegen.RuntimeNode] = native
 	}
 	wasm, err := wasmrun.New(ctx, wasmrun.WithCacheDir(filepath.Join(dataDir, "cache", "wasm")))
 	if err != nil {

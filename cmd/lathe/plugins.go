@@ -92,9 +92,11 @@ while a server is running on the same data directory.`, e.stdout)
 
 func cmdPluginInstall(ctx context.Context, e env, args []string) error {
 	c := newCommand("plugin install", "lathe plugin install [flags] [OWNER/NAME...]",
-		`Build the plugins Lathe ships definitions for from the Go module proxy and
-publish them: protocolbuffers/go, grpc/go and connectrpc/go (all of them when
-no names are given). Needs the go command and access to a Go module proxy.`, e.stdout)
+		`Fetch and publish the plugins Lathe ships definitions for. Go plugins
+(protocolbuffers/go, grpc/go, connectrpc/go; all three when no names are
+given) are built from the Go module proxy, natively or with --runtime wasm as
+WASM, and need the go command. bufbuild/es is installed from the npm registry
+and runs with node; name it to install it.`, e.stdout)
 	data := dataFlag(c)
 	rt := runtimeFlag(c)
 	args, err := c.parse(args, e.getenv)
@@ -106,7 +108,8 @@ no names are given). Needs the go command and access to a Go module proxy.`, e.s
 	}
 	var plugins []wellknown.Plugin
 	for _, p := range wellknown.List() {
-		if p.Source.GoPackage != "" && (len(args) == 0 || containsString(args, p.Config.Owner+"/"+p.Config.Name)) {
+		named := containsString(args, p.Config.Owner+"/"+p.Config.Name)
+		if named || (len(args) == 0 && p.Source.GoPackage != "") {
 			plugins = append(plugins, p)
 		}
 	}
@@ -130,18 +133,13 @@ func installPlugins(ctx context.Context, reg *registry.Registry, plugins []wellk
 		goos, goarch = "wasip1", "wasm"
 	}
 	for _, p := range plugins {
-		name := filepath.Base(p.Source.GoPackage)
-		out := filepath.Join(dir, name)
-		if err := wellknown.BuildGo(ctx, p, goos, goarch, out); err != nil {
-			return err
-		}
-		program, err := os.ReadFile(out)
+		name, pluginRuntime, program, err := fetchPlugin(ctx, p, dir, goos, goarch, rt)
 		if err != nil {
 			return err
 		}
 		pv, err := reg.PushPlugin(ctx, registry.PluginParams{
 			Owner: p.Config.Owner, Name: p.Config.Name, Version: p.Config.PluginVersion, Description: p.Config.Description,
-			Config: p.Raw, Runtime: rt, Program: program, ProgramName: name,
+			Config: p.Raw, Runtime: pluginRuntime, Program: program, ProgramName: name,
 		})
 		if err != nil {
 			return err
@@ -149,6 +147,27 @@ func installPlugins(ctx context.Context, reg *registry.Registry, plugins []wellk
 		report(fmt.Sprintf("%s revision %d (%s)", p.Config.Ref(), pv.Revision, pv.Runtime))
 	}
 	return nil
+}
+
+// fetchPlugin builds a Go plugin for the runtime, or installs a JavaScript plugin from
+// npm for the node runtime, and returns its program.
+func fetchPlugin(ctx context.Context, p wellknown.Plugin, dir, goos, goarch, rt string) (name, pluginRuntime string, program []byte, err error) {
+	if p.Source.NPMPackage != "" {
+		prefix := filepath.Join(dir, p.Config.Owner+"-"+p.Config.Name)
+		entry, err := wellknown.FetchNPM(ctx, p, prefix)
+		if err != nil {
+			return "", "", nil, err
+		}
+		program, err := codegen.PackNode(prefix, entry)
+		return p.Source.NPMBin, codegen.RuntimeNode, program, err
+	}
+	name = filepath.Base(p.Source.GoPackage)
+	out := filepath.Join(dir, name)
+	if err := wellknown.BuildGo(ctx, p, goos, goarch, out); err != nil {
+		return "", "", nil, err
+	}
+	program, err = os.ReadFile(out)
+	return name, rt, program, err
 }
 
 // programName is the name a plugin's program has: its file name, without the .wasm

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"sync"
 
@@ -12,7 +13,7 @@ import (
 	"github.com/lathe-registry/lathe/internal/store"
 )
 
-// Runtimes of plugin versions.
+// Runtimes of plugin versions; see also [RuntimeNode].
 const (
 	// RuntimeNative is an executable run in the native sandbox.
 	RuntimeNative = "native"
@@ -25,19 +26,31 @@ const (
 type Programs struct {
 	dir   string
 	blobs blob.Store
-	mu    sync.Mutex
+	// node is the host's node executable, "" if there is none.
+	node string
+	mu   sync.Mutex
 }
 
-// NewPrograms returns a Programs writing under dir.
+// NewPrograms returns a Programs writing under dir. JavaScript plugins run with the
+// node found on PATH, if any.
 func NewPrograms(dir string, blobs blob.Store) (*Programs, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
-	return &Programs{dir: dir, blobs: blobs}, nil
+	p := &Programs{dir: dir, blobs: blobs}
+	if node, err := exec.LookPath("node"); err == nil {
+		if node, err = filepath.EvalSymlinks(node); err == nil {
+			p.node, _ = filepath.Abs(node)
+		}
+	}
+	return p, nil
 }
 
 // Invocation returns the invocation, without input and limits, that runs the plugin version.
 func (p *Programs) Invocation(ctx context.Context, pv store.PluginVersion) (plugin.Invocation, error) {
+	if pv.Runtime == RuntimeNode {
+		return p.nodeInvocation(ctx, pv)
+	}
 	if pv.Runtime != RuntimeNative && pv.Runtime != RuntimeWASM {
 		return plugin.Invocation{}, fmt.Errorf("%w: unknown runtime %q", ErrPlugin, pv.Runtime)
 	}
@@ -81,4 +94,46 @@ func (p *Programs) materialize(ctx context.Context, key, file string) error {
 		return err
 	}
 	return os.Rename(tmp.Name(), file)
+}
+
+// nodeInvocation unpacks a JavaScript plugin once and runs its entry script with node,
+// which, with the plugin's files, the sandbox shows read-only.
+func (p *Programs) nodeInvocation(ctx context.Context, pv store.PluginVersion) (plugin.Invocation, error) {
+	if p.node == "" {
+		return plugin.Invocation{}, fmt.Errorf("%w: JavaScript plugins need node, and this server has none on its PATH", ErrPlugin)
+	}
+	dir := filepath.Join(p.dir, pv.Program)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	entryLink := filepath.Join(dir, entryFile)
+	entry, err := os.ReadFile(entryLink)
+	if err != nil {
+		archive, err := blob.ReadAll(ctx, p.blobs, pv.Program)
+		if err != nil {
+			return plugin.Invocation{}, fmt.Errorf("plugin program %s: %w", pv.Program, err)
+		}
+		tmp, err := os.MkdirTemp(p.dir, ".tmp-*")
+		if err != nil {
+			return plugin.Invocation{}, err
+		}
+		defer os.RemoveAll(tmp)
+		script, err := unpackNode(archive, filepath.Join(tmp, "pkg"))
+		if err != nil {
+			return plugin.Invocation{}, fmt.Errorf("%w: %v", ErrPlugin, err)
+		}
+		rel, _ := filepath.Rel(filepath.Join(tmp, "pkg"), script)
+		if err := os.WriteFile(filepath.Join(tmp, "pkg", entryFile), []byte(rel), 0o644); err != nil {
+			return plugin.Invocation{}, err
+		}
+		// The directory appears whole or not at all.
+		if err := os.Rename(filepath.Join(tmp, "pkg"), dir); err != nil {
+			return plugin.Invocation{}, err
+		}
+		entry = []byte(rel)
+	}
+	return plugin.Invocation{
+		Program:  p.node,
+		Args:     []string{filepath.Join(dir, string(entry))},
+		ReadOnly: []string{dir},
+	}, nil
 }

@@ -271,6 +271,19 @@ func setup(env *testscript.Env) error {
 		k, v, _ := strings.Cut(kv, "=")
 		env.Setenv(k, v)
 	}
+	// npm and node keep reaching the registry the way the host does: its proxies, its
+	// certificate authorities and its npm configuration.
+	for _, k := range []string{"NODE_EXTRA_CA_CERTS", "SSL_CERT_FILE", "SSL_CERT_DIR",
+		"HTTPS_PROXY", "HTTP_PROXY", "NO_PROXY", "https_proxy", "http_proxy", "no_proxy"} {
+		if v := os.Getenv(k); v != "" {
+			env.Setenv(k, v)
+		}
+	}
+	if hostHome, err := os.UserHomeDir(); err == nil {
+		if _, err := os.Stat(filepath.Join(hostHome, ".npmrc")); err == nil {
+			env.Setenv("NPM_CONFIG_USERCONFIG", filepath.Join(hostHome, ".npmrc"))
+		}
+	}
 	// Isolate buf from the developer's login, cache and configuration.
 	env.Setenv("HOME", home)
 	env.Setenv("NETRC", filepath.Join(home, ".netrc"))

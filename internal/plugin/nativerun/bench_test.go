@@ -11,6 +11,7 @@ import (
 	"sync"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/bufbuild/protocompile"
 	"google.golang.org/protobuf/proto"
@@ -25,40 +26,74 @@ import (
 
 // BenchmarkProtocGenGo compares a real plugin, protoc-gen-go, sandboxed and unsandboxed, on
 // a CodeGeneratorRequest for a generated 200-file module (about 0.8 MB of .proto source).
-// Besides ns/op it reports the plugin's peak RSS (the largest over the iterations, from
-// the rusage of its process). Run it without -race:
+// Besides ns/op each sub-benchmark reports the plugin's peak RSS (the largest over the
+// iterations, from the rusage of its process). The paired sub-benchmark runs both
+// runners in every iteration, in alternating order, and reports the ratio of their wall
+// times, which holds up on a host whose load varies. Run it without -race:
 //
 //	go test -run XXX -bench ProtocGenGo -benchtime 20x ./internal/plugin/nativerun
 func BenchmarkProtocGenGo(b *testing.B) {
 	prog, req := protocGenGo(b)
-	runners := []struct {
-		name string
-		run  func(context.Context, plugin.Invocation) (*outcome, error)
-	}{
-		{"unsandboxed", NewUnsandboxed().run},
-		{"sandboxed", newRunner(b).run},
-		{"sandboxed-rlimits", newRunner(b, WithoutCgroups()).run},
+	inv := plugin.Invocation{Program: prog, Stdin: req}
+	type runFunc func(context.Context, plugin.Invocation) (*outcome, error)
+	unsandboxed, sandboxed := NewUnsandboxed().run, newRunner(b).run
+	// once runs the plugin and returns its wall time and peak RSS in KiB.
+	once := func(b *testing.B, run runFunc) (time.Duration, int64) {
+		start := time.Now()
+		o, err := run(context.Background(), inv)
+		if err != nil {
+			b.Fatal(err)
+		}
+		out, err := o.result()
+		d := time.Since(start)
+		if err != nil {
+			b.Fatal(err)
+		}
+		checkResponse(b, out)
+		return d, o.state.SysUsage().(*syscall.Rusage).Maxrss
 	}
-	for _, r := range runners {
+	for _, r := range []struct {
+		name string
+		run  runFunc
+	}{
+		{"unsandboxed", unsandboxed},
+		{"sandboxed", sandboxed},
+		{"sandboxed-rlimits", newRunner(b, WithoutCgroups()).run},
+	} {
 		b.Run(r.name, func(b *testing.B) {
 			var peak int64
 			for b.Loop() {
-				o, err := r.run(context.Background(), plugin.Invocation{Program: prog, Stdin: req})
-				if err != nil {
-					b.Fatal(err)
-				}
-				out, err := o.result()
-				if err != nil {
-					b.Fatal(err)
-				}
-				b.StopTimer()
-				checkResponse(b, out)
-				peak = max(peak, o.state.SysUsage().(*syscall.Rusage).Maxrss)
-				b.StartTimer()
+				_, rss := once(b, r.run)
+				peak = max(peak, rss)
 			}
 			b.ReportMetric(float64(peak)/1024, "peak-RSS-MiB")
 		})
 	}
+	b.Run("paired", func(b *testing.B) {
+		var total [2]time.Duration
+		var peak [2]int64
+		var ratios []float64
+		i := 0
+		for b.Loop() {
+			var d [2]time.Duration
+			for k := range 2 {
+				which := (i + k) % 2 // 0 unsandboxed, 1 sandboxed; who goes first alternates
+				var rss int64
+				d[which], rss = once(b, []runFunc{unsandboxed, sandboxed}[which])
+				total[which] += d[which]
+				peak[which] = max(peak[which], rss)
+			}
+			ratios = append(ratios, float64(d[1])/float64(d[0]))
+			i++
+		}
+		slices.Sort(ratios)
+		b.ReportMetric(float64(total[0].Milliseconds())/float64(i), "unsandboxed-ms/op")
+		b.ReportMetric(float64(total[1].Milliseconds())/float64(i), "sandboxed-ms/op")
+		b.ReportMetric(float64(total[1])/float64(total[0]), "ratio")
+		b.ReportMetric(ratios[len(ratios)/2], "median-ratio")
+		b.ReportMetric(float64(peak[0])/1024, "unsandboxed-peak-RSS-MiB")
+		b.ReportMetric(float64(peak[1])/1024, "sandboxed-peak-RSS-MiB")
+	})
 }
 
 func checkResponse(b *testing.B, out []byte) {

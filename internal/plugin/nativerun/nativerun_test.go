@@ -17,6 +17,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -47,6 +48,10 @@ func testMain(m *testing.M) int {
 			os.RemoveAll(protocGenGoOnce.dir)
 		}
 	}()
+	if h := os.Getenv(childHostileEnv); h != "" { // TestUnprivileged's child: no go build as nobody
+		hostile = h
+		return m.Run()
+	}
 	hostile = filepath.Join(dir, "hostile")
 	dynecho = filepath.Join(dir, "dynecho")
 	build := []*exec.Cmd{
@@ -613,4 +618,89 @@ func TestCgroupsRemoved(t *testing.T) {
 			t.Errorf("left behind: %v", matches)
 		}
 	}
+}
+
+// childHostileEnv passes the hostile program to TestUnprivileged's child.
+const childHostileEnv = "NATIVERUN_TEST_HOSTILE"
+
+// TestUnprivileged runs the sandbox from a Lathe that is not root, as nobody: the
+// test binary runs its TestUnprivilegedChild as uid 65534.
+func TestUnprivileged(t *testing.T) {
+	if os.Geteuid() != 0 {
+		unprivileged(t) // this whole run is unprivileged already
+		return
+	}
+	dir, err := os.MkdirTemp("", "nativerun-unprivileged-*") // t.TempDir's parent is private
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for src, dst := range map[string]string{self: "nativerun.test", hostile: "hostile"} {
+		data, err := os.ReadFile(src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, dst), data, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cmd := exec.Command(filepath.Join(dir, "nativerun.test"), "-test.run=^TestUnprivilegedChild$", "-test.v")
+	cmd.Dir = dir
+	cmd.Env = []string{childHostileEnv + "=" + filepath.Join(dir, "hostile"), "PATH=/usr/bin:/bin"}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: nobody, Gid: nobody}}
+	out, err := cmd.CombinedOutput()
+	t.Logf("child:\n%s", out)
+	if err != nil || !strings.Contains(string(out), "--- PASS: TestUnprivilegedChild") {
+		t.Errorf("child: %v", err)
+	}
+}
+
+// TestUnprivilegedChild is TestUnprivileged's child; in other runs it does nothing.
+func TestUnprivilegedChild(t *testing.T) {
+	if os.Getenv(childHostileEnv) == "" {
+		return
+	}
+	unprivileged(t)
+}
+
+func unprivileged(t *testing.T) {
+	if os.Geteuid() == 0 {
+		t.Fatal("running as root")
+	}
+	r := newRunner(t)
+	t.Log(r)
+	if !strings.Contains(r.String(), fmt.Sprintf("host uid %d (Lathe's)", os.Geteuid())) {
+		t.Errorf("runner %s", r)
+	}
+	lines := mustRun(t, r, plugin.Invocation{Args: []string{"whoami"}})
+	if want := "uid=0 gid=0 pid=1 cwd=/tmp host=sandbox"; lines[0] != want || !slices.Contains(lines, "CapBnd: 0000000000000000") ||
+		!slices.Contains(lines, "CapEff: 0000000000000000") || !slices.Contains(lines, "NoNewPrivs: 1") {
+		t.Errorf("whoami: %q", lines)
+	}
+	if lines := mustRun(t, r, plugin.Invocation{Args: []string{"read", "/", "/etc/passwd"}}); !slices.Equal(lines, []string{
+		"/: ok dev,etc,lib,lib64,proc,tmp,usr", "/etc/passwd: error open /etc/passwd: no such file or directory",
+	}) {
+		t.Errorf("read: %q", lines)
+	}
+	for _, line := range mustRun(t, r, plugin.Invocation{Args: []string{"connect", "127.0.0.1:1", "8.8.8.8:53"}}) {
+		if !strings.Contains(line, ": error ") {
+			t.Errorf("connect: %s", line)
+		}
+	}
+	_, err := run(r, plugin.Limits{Memory: 256 << 20}, hostile, "alloc", "4096")
+	pluginError(t, err, `memory limit of 256 MiB exceeded$`, true)
+	_, err = run(r, plugin.Limits{Processes: 32, WallTime: 2 * time.Second}, hostile, "forkbomb", uniqueToken())
+	pe := pluginError(t, err, `^killed: wall time of 2s exceeded$|process limit of 32 reached$`, true)
+	if !strings.Contains(pe.Stderr, "resource temporarily unavailable") {
+		t.Errorf("fork bomb not stopped by the process limit: %q", pe.Stderr)
+	}
+	_, err = run(r, plugin.Limits{CPUTime: time.Second}, hostile, "loop")
+	pluginError(t, err, `^killed: CPU time of 1s exceeded$`, true)
 }

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -227,6 +228,11 @@ func checkTarget(p string) error {
 func (r *Runner) start(ctx context.Context, sp *spec, stdin []byte, lim plugin.Limits, rc *runCgroup) (o *outcome, msg string, err error) {
 	runCtx, cancel, stop := runContext(ctx, lim.WallTime)
 	defer stop()
+	// Pdeathsig fires when the thread that started the child exits, and Go ends a thread
+	// when a goroutine locked to it returns: holding this thread until the run is over
+	// keeps other goroutines from doing that to it.
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
 	p, err := newPipes()
 	if err != nil {
 		return nil, "", err

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"syscall"
 	"time"
 
@@ -54,6 +55,8 @@ func (u *Unsandboxed) run(ctx context.Context, inv plugin.Invocation) (*outcome,
 	defer os.RemoveAll(dir)
 	runCtx, cancel, stop := runContext(ctx, lim.WallTime)
 	defer stop()
+	runtime.LockOSThread() // for Pdeathsig, as in Runner.start
+	defer runtime.UnlockOSThread()
 	p, err := newPipes()
 	if err != nil {
 		return nil, err

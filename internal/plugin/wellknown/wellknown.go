@@ -26,7 +26,7 @@ type Source struct {
 
 	// NPMPackage is the npm package, e.g. "@bufbuild/protoc-gen-es".
 	NPMPackage string
-	// NPMVersion is its exact version, without a leading v, e.g. "2.17.0".
+	// NPMVersion is its exact version, without a leading v, e.g. "2.13.0".
 	NPMVersion string
 	// NPMBin names the package's bin entry that is the plugin, e.g. "protoc-gen-es".
 	NPMBin string
@@ -53,8 +53,8 @@ var shipped = []struct { //nolint:gochecknoglobals // read-only table
 	{"protocolbuffers/go", Source{GoPackage: "google.golang.org/protobuf/cmd/protoc-gen-go", GoVersion: "v1.36.11"}},
 	{"grpc/go", Source{GoPackage: "google.golang.org/grpc/cmd/protoc-gen-go-grpc", GoVersion: "v1.6.2"}},
 	{"connectrpc/go", Source{GoPackage: "connectrpc.com/connect/cmd/protoc-gen-connect-go", GoVersion: "v1.21.1"}},
-	// protoc-gen-es 2.17 declares node >= 22 in its package.json.
-	{"bufbuild/es", Source{NPMPackage: "@bufbuild/protoc-gen-es", NPMVersion: "2.17.0", NPMBin: "protoc-gen-es"}},
+	// protoc-gen-es 2.14 and later declare node >= 22; 2.13 is the newest that runs on Node.js 20.
+	{"bufbuild/es", Source{NPMPackage: "@bufbuild/protoc-gen-es", NPMVersion: "2.13.0", NPMBin: "protoc-gen-es"}},
 }
 
 // List returns the shipped plugins in dependency order. Each call returns fresh values

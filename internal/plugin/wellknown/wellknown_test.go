@@ -82,7 +82,7 @@ func TestRuntimeDepsMatch(t *testing.T) {
 	want := map[string]string{
 		"protocolbuffers/go": "google.golang.org/protobuf@v1.36.11",
 		"connectrpc/go":      "connectrpc.com/connect@v1.21.1",
-		"bufbuild/es":        "@bufbuild/protobuf@^2.17.0",
+		"bufbuild/es":        "@bufbuild/protobuf@^2.13.0",
 	}
 	for id, dep := range want {
 		p, ok := Lookup(id)
@@ -262,7 +262,7 @@ func TestNPMErrors(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(pkg, "package.json"), []byte(`{"version": "2.0.0", "bin": {"protoc-gen-es": "bin/protoc-gen-es"}}`), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := NPMEntry(es, dir); err == nil || !strings.Contains(err.Error(), "is version 2.0.0, want 2.17.0") {
+	if _, err := NPMEntry(es, dir); err == nil || !strings.Contains(err.Error(), "is version 2.0.0, want 2.13.0") {
 		t.Errorf("NPMEntry(old version) = %v", err)
 	}
 }
