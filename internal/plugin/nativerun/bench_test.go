@@ -1,6 +1,7 @@
 package nativerun
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"os"
@@ -37,8 +38,8 @@ func BenchmarkProtocGenGo(b *testing.B) {
 	inv := plugin.Invocation{Program: prog, Stdin: req}
 	type runFunc func(context.Context, plugin.Invocation) (*outcome, error)
 	unsandboxed, sandboxed := NewUnsandboxed().run, newRunner(b).run
-	// once runs the plugin and returns its wall time and peak RSS in KiB.
-	once := func(b *testing.B, run runFunc) (time.Duration, int64) {
+	// once runs the plugin and returns its wall time, CPU time and peak RSS in KiB.
+	once := func(b *testing.B, run runFunc) (wall, cpu time.Duration, rss int64) {
 		start := time.Now()
 		o, err := run(context.Background(), inv)
 		if err != nil {
@@ -50,7 +51,7 @@ func BenchmarkProtocGenGo(b *testing.B) {
 			b.Fatal(err)
 		}
 		checkResponse(b, out)
-		return d, o.state.SysUsage().(*syscall.Rusage).Maxrss
+		return d, cpuTime(o.state), o.state.SysUsage().(*syscall.Rusage).Maxrss
 	}
 	for _, r := range []struct {
 		name string
@@ -63,14 +64,14 @@ func BenchmarkProtocGenGo(b *testing.B) {
 		b.Run(r.name, func(b *testing.B) {
 			var peak int64
 			for b.Loop() {
-				_, rss := once(b, r.run)
+				_, _, rss := once(b, r.run)
 				peak = max(peak, rss)
 			}
 			b.ReportMetric(float64(peak)/1024, "peak-RSS-MiB")
 		})
 	}
 	b.Run("paired", func(b *testing.B) {
-		var total [2]time.Duration
+		var total, cpu [2]time.Duration
 		var peak [2]int64
 		var ratios []float64
 		i := 0
@@ -78,9 +79,11 @@ func BenchmarkProtocGenGo(b *testing.B) {
 			var d [2]time.Duration
 			for k := range 2 {
 				which := (i + k) % 2 // 0 unsandboxed, 1 sandboxed; who goes first alternates
+				var c time.Duration
 				var rss int64
-				d[which], rss = once(b, []runFunc{unsandboxed, sandboxed}[which])
+				d[which], c, rss = once(b, []runFunc{unsandboxed, sandboxed}[which])
 				total[which] += d[which]
+				cpu[which] += c
 				peak[which] = max(peak[which], rss)
 			}
 			ratios = append(ratios, float64(d[1])/float64(d[0]))
@@ -89,8 +92,9 @@ func BenchmarkProtocGenGo(b *testing.B) {
 		slices.Sort(ratios)
 		b.ReportMetric(float64(total[0].Milliseconds())/float64(i), "unsandboxed-ms/op")
 		b.ReportMetric(float64(total[1].Milliseconds())/float64(i), "sandboxed-ms/op")
-		b.ReportMetric(float64(total[1])/float64(total[0]), "ratio")
-		b.ReportMetric(ratios[len(ratios)/2], "median-ratio")
+		b.ReportMetric(float64(total[1])/float64(total[0]), "wall-ratio")
+		b.ReportMetric(ratios[len(ratios)/2], "median-wall-ratio")
+		b.ReportMetric(float64(cpu[1])/float64(cpu[0]), "cpu-ratio")
 		b.ReportMetric(float64(peak[0])/1024, "unsandboxed-peak-RSS-MiB")
 		b.ReportMetric(float64(peak[1])/1024, "sandboxed-peak-RSS-MiB")
 	})
@@ -192,4 +196,23 @@ func toStrings(m map[string][]byte) map[string]string {
 		out[k] = string(v)
 	}
 	return out
+}
+
+// BenchmarkStartup measures the fixed cost of a run: a trivial plugin (the hostile test
+// program copying 1 KB from stdin to stdout), sandboxed and unsandboxed.
+func BenchmarkStartup(b *testing.B) {
+	in := bytes.Repeat([]byte("x"), 1024)
+	for _, r := range []struct {
+		name string
+		r    plugin.Runner
+	}{{"unsandboxed", NewUnsandboxed()}, {"sandboxed", newRunner(b)}, {"sandboxed-rlimits", newRunner(b, WithoutCgroups())}} {
+		b.Run(r.name, func(b *testing.B) {
+			for b.Loop() {
+				out, err := r.r.Run(context.Background(), plugin.Invocation{Program: hostile, Args: []string{"echo"}, Stdin: in})
+				if err != nil || !bytes.Equal(out, in) {
+					b.Fatalf("%q, %v", out, err)
+				}
+			}
+		})
+	}
 }

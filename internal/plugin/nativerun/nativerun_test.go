@@ -704,3 +704,48 @@ func unprivileged(t *testing.T) {
 	_, err = run(r, plugin.Limits{CPUTime: time.Second}, hostile, "loop")
 	pluginError(t, err, `^killed: CPU time of 1s exceeded$`, true)
 }
+
+// lingerEnv makes the test binary a stand-in for Lathe that runs a lingering plugin.
+const lingerEnv = "NATIVERUN_TEST_LINGER"
+
+// TestLatheDies: when Lathe dies, its runs die with it.
+func TestLatheDies(t *testing.T) {
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	token := uniqueToken()
+	cmd := exec.Command(self, "-test.run=^TestLatheDiesHelper$")
+	cmd.Env = append(os.Environ(), lingerEnv+"="+token, childHostileEnv+"="+hostile)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Wait() //nolint:errcheck // killed below
+	deadline := time.Now().Add(10 * time.Second)
+	for len(processesWith(t, "linger\x00"+token)) == 0 {
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			t.Fatal("the plugin did not start")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if err := cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	for len(processesWith(t, "linger\x00"+token)) != 0 {
+		if time.Now().After(deadline.Add(2 * time.Second)) {
+			t.Fatal("the plugin outlived Lathe")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestLatheDiesHelper is TestLatheDies's stand-in for Lathe; in other runs it does nothing.
+func TestLatheDiesHelper(t *testing.T) {
+	token := os.Getenv(lingerEnv)
+	if token == "" {
+		return
+	}
+	_, err := run(newRunner(t), plugin.Limits{}, hostile, "linger", token)
+	t.Fatalf("the plugin ended: %v", err)
+}
