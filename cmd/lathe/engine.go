@@ -28,6 +28,7 @@ type engineFlags struct {
 	cpuTime     *time.Duration
 	processes   *int
 	maxOutput   *int64
+	wasmCache   *string
 }
 
 func addEngineFlags(c *command) engineFlags {
@@ -40,6 +41,7 @@ func addEngineFlags(c *command) engineFlags {
 		cpuTime:     c.Duration("plugin-cpu-time", d.CPUTime, "CPU-time limit of one plugin run (`DURATION`)"),
 		processes:   c.Int("plugin-processes", d.Processes, "process limit of one plugin run (`N`)"),
 		maxOutput:   c.Int64("plugin-max-output", d.OutputBytes, "output limit of one plugin run, in `BYTES`"),
+		wasmCache:   c.String("wasm-cache", "", "`DIR`ectory of compiled WASM plugins, kept across restarts (default DATA/cache/wasm)"),
 	}
 }
 
@@ -62,7 +64,11 @@ func newEngine(ctx context.Context, f engineFlags, dataDir string, st store.Stor
 		runners[codegen.RuntimeNative] = native
 		runners[codegen.RuntimeNode] = native
 	}
-	wasm, err := wasmrun.New(ctx, wasmrun.WithCacheDir(filepath.Join(dataDir, "cache", "wasm")))
+	wasmCache := *f.wasmCache
+	if wasmCache == "" {
+		wasmCache = filepath.Join(dataDir, "cache", "wasm")
+	}
+	wasm, err := wasmrun.New(ctx, wasmrun.WithCacheDir(wasmCache))
 	if err != nil {
 		return nil, nil, fmt.Errorf("starting the WASM runtime: %w", err)
 	}

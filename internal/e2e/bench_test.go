@@ -22,11 +22,8 @@ import (
 // the server's own time per stage comes from its upload log line. As the baseline,
 // BenchmarkBufPush/build times `buf build` of the same files in the same run.
 //
-// Run it without -race: go test -run XXX -bench BufPush -benchtime 10x ./internal/e2e
+// go test -run XXX -bench BufPush -benchtime 10x ./internal/e2e
 func BenchmarkBufPush(b *testing.B) {
-	if raceEnabled {
-		b.Skip("timing a race-instrumented lathe would be meaningless; run without -race")
-	}
 	work := b.TempDir()
 	logFile := filepath.Join(work, "serve.log")
 	logf, err := os.Create(logFile)
@@ -146,11 +143,8 @@ func generateModule(b *testing.B, dir, remote string, pkgs, files int) int {
 // one run. "remote-cold" changes one file before each call so that every request misses
 // the cache; "remote-cached" repeats one request.
 //
-// Run it without -race: go test -run XXX -bench RemoteGenerate -benchtime 10x ./internal/e2e
+// go test -run XXX -bench RemoteGenerate -benchtime 10x ./internal/e2e
 func BenchmarkRemoteGenerate(b *testing.B) {
-	if raceEnabled {
-		b.Skip("timing a race-instrumented lathe would be meaningless; run without -race")
-	}
 	work := b.TempDir()
 	data := filepath.Join(work, "data")
 	cmd, remote := startServe(b, data, io.Discard)

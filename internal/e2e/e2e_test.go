@@ -40,11 +40,12 @@ const bufVersion = "1.75.0"
 // binDir holds the lathe binary and a link to buf; scripts find both on PATH.
 var binDir string
 
+// wasmCacheDir is the WASM compilation cache the test run's servers share.
+var wasmCacheDir string
+
 // hostGoEnv is the go command's configuration, passed to scripts.
 var hostGoEnv []string
 
-// raceEnabled is set by race_test.go; lathe is then built with -race too.
-var raceEnabled bool
 
 // exe is the platform's executable suffix.
 var exe = func() string {
@@ -79,6 +80,7 @@ func testMain(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, "e2e:", err)
 		return 1
 	}
+	wasmCacheDir = filepath.Join(dir, "wasm-cache")
 	pluginDir = filepath.Join(dir, "plugins")
 	if err := os.MkdirAll(pluginDir, 0o755); err != nil {
 		fmt.Fprintln(os.Stderr, "e2e:", err)
@@ -96,12 +98,10 @@ func testMain(m *testing.M) int {
 }
 
 func buildLathe(out string) error {
-	args := []string{"build", "-o", out}
-	if raceEnabled {
-		// Let the e2e scripts catch data races in the server as well.
-		args = append(args, "-race")
-	}
-	cmd := exec.Command(goTool(), append(args, "github.com/lathe-registry/lathe/cmd/lathe")...)
+	// Never with -race, even when the tests run with it: a race-instrumented server
+	// compiles WASM plugins many times slower, and the in-process tests of the API, the
+	// engine and the stores are where the race detector watches the server's code.
+	cmd := exec.Command(goTool(), "build", "-o", out, "github.com/lathe-registry/lathe/cmd/lathe")
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 	return cmd.Run()
 }
@@ -356,6 +356,9 @@ func childEnv(ts *testscript.TestScript) []string {
 	if ts.Getenv("LATHE_LOG_LEVEL") == "" {
 		env = append(env, "LATHE_LOG_LEVEL=debug")
 	}
+	// Compiling a WASM plugin takes long (longer still under the race detector): every
+	// server of this test run shares one compilation cache.
+	env = append(env, "LATHE_WASM_CACHE="+wasmCacheDir)
 	// Building the shipped plugins takes a while; only scripts that want them ask.
 	if ts.Getenv("LATHE_INSTALL_PLUGINS") == "" {
 		env = append(env, "LATHE_INSTALL_PLUGINS=false")
