@@ -46,7 +46,6 @@ var wasmCacheDir string
 // hostGoEnv is the go command's configuration, passed to scripts.
 var hostGoEnv []string
 
-
 // exe is the platform's executable suffix.
 var exe = func() string {
 	if runtime.GOOS == "windows" {
