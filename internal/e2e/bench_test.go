@@ -167,6 +167,9 @@ func BenchmarkRemoteGenerate(b *testing.B) {
 	generateModule(b, mod, remote, 20, 10)
 	writeFile(b, filepath.Join(mod, "remote.gen.yaml"), "version: v2\nmanaged:\n  enabled: true\n  override:\n    - file_option: go_package_prefix\n      value: example.com/gen\nplugins:\n  - remote: "+remote+"/protocolbuffers/go\n    out: out-remote\n    opt: paths=source_relative\n")
 	writeFile(b, filepath.Join(mod, "local.gen.yaml"), "version: v2\nmanaged:\n  enabled: true\n  override:\n    - file_option: go_package_prefix\n      value: example.com/gen\nplugins:\n  - local: protoc-gen-go\n    out: out-local\n    opt: paths=source_relative\n")
+	// buf runs a local plugin once per directory by default; strategy all runs it once, as
+	// the remote call does.
+	writeFile(b, filepath.Join(mod, "local-all.gen.yaml"), "version: v2\nmanaged:\n  enabled: true\n  override:\n    - file_option: go_package_prefix\n      value: example.com/gen\nplugins:\n  - local: protoc-gen-go\n    out: out-local-all\n    opt: paths=source_relative\n    strategy: all\n")
 	run := func(args ...string) {
 		c := exec.Command(filepath.Join(binDir, "buf"+exe), args...)
 		c.Dir, c.Env = mod, env
@@ -190,6 +193,14 @@ func BenchmarkRemoteGenerate(b *testing.B) {
 			touch()
 			b.StartTimer()
 			run("generate", "--template", "local.gen.yaml")
+		}
+	})
+	b.Run("local-all", func(b *testing.B) {
+		for b.Loop() {
+			b.StopTimer()
+			touch()
+			b.StartTimer()
+			run("generate", "--template", "local-all.gen.yaml")
 		}
 	})
 	b.Run("remote-cold", func(b *testing.B) {

@@ -15,7 +15,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/tetratelabs/wazero"
-	"github.com/tetratelabs/wazero/api"
 	"github.com/tetratelabs/wazero/experimental"
 	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
 	"github.com/tetratelabs/wazero/sys"
@@ -42,6 +41,7 @@ type Runner struct {
 
 	// compiles counts compilations, for tests of the cache.
 	compiles atomic.Int64
+	closed   atomic.Bool
 }
 
 var _ plugin.Runner = (*Runner)(nil)
@@ -75,7 +75,7 @@ func New(ctx context.Context, opts ...Option) (*Runner, error) {
 		opt(&o)
 	}
 	// The compiler where wazero has one (amd64, arm64), else the interpreter. Closing on
-	// context done is what stops a module at its time limit or output limit.
+	// context done is what stops a module at its time limit or when the caller gives up.
 	cfg := wazero.NewRuntimeConfig().WithCloseOnContextDone(true)
 	r := &Runner{modules: make(map[[sha256.Size]byte]*compiled)}
 	if o.cacheDir != "" {
@@ -97,9 +97,13 @@ func New(ctx context.Context, opts ...Option) (*Runner, error) {
 	return r, nil
 }
 
+// errClosed is returned by runs that Close stopped or that started after it.
+var errClosed = errors.New("wasmrun: runner closed")
+
 // Close releases the runtime, its compiled modules and the compilation cache. Runs in
-// progress fail.
+// progress stop and fail.
 func (r *Runner) Close(ctx context.Context) error {
+	r.closed.Store(true)
 	err := r.rt.Close(ctx)
 	if r.cache != nil {
 		err = errors.Join(err, r.cache.Close(ctx))
@@ -109,15 +113,17 @@ func (r *Runner) Close(ctx context.Context) error {
 
 // Errors that stop a module: the cause of the run context's cancellation.
 var (
-	errTimeLimit   = errors.New("time limit")
-	errOutputLimit = errors.New("output limit")
-	errCaller      = errors.New("caller canceled")
+	errTimeLimit = errors.New("time limit")
+	errCaller    = errors.New("caller canceled")
 )
 
 // Run instantiates the module at inv.Program afresh and runs its _start function.
 func (r *Runner) Run(ctx context.Context, inv plugin.Invocation) ([]byte, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
+	}
+	if r.closed.Load() {
+		return nil, errClosed
 	}
 	lim := inv.Limits.WithDefaults()
 	wasm, err := os.ReadFile(inv.Program)
@@ -147,20 +153,14 @@ func (r *Runner) Run(ctx context.Context, inv plugin.Invocation) ([]byte, error)
 	}
 	runCtx, cancel := context.WithTimeoutCause(runCtx, timeout, errTimeLimit)
 	defer cancel()
-	mem := &memoryGuard{limit: memLimit}
-	runCtx = experimental.WithMemoryAllocator(runCtx, mem)
-
-	var mod api.Module
-	stdout := &cappedWriter{limit: lim.OutputBytes, stop: func() {
-		stop(errOutputLimit)
-		// Closing the module from its own goroutine, as proc_exit does, stops it at its
-		// next call or loop iteration; the cancellation above would only have wazero
-		// close it from another goroutine, by when it may have run on for a while.
-		if mod != nil {
-			mod.CloseWithExitCode(context.Background(), sys.ExitCodeContextCanceled)
-		}
-	}}
-	stderr := &tailWriter{}
+	st := &runState{
+		ctx:       runCtx,
+		stdout:    &cappedWriter{limit: lim.OutputBytes},
+		stderr:    &tailWriter{},
+		mem:       &memoryGuard{limit: memLimit},
+		timeLimit: fmt.Sprintf("%s of %s", timeLimit, timeout),
+	}
+	runCtx = experimental.WithMemoryAllocator(runCtx, st.mem)
 	var clock virtualClock
 	cfg := r.base.
 		WithWalltime(clock.walltime, sys.ClockResolution(time.Microsecond)).
@@ -168,11 +168,11 @@ func (r *Runner) Run(ctx context.Context, inv plugin.Invocation) ([]byte, error)
 		WithNanosleep(clock.sleep).
 		WithArgs(append([]string{filepath.Base(inv.Program)}, inv.Args...)...).
 		WithStdin(bytes.NewReader(inv.Stdin)).
-		WithStdout(stdout).
-		WithStderr(stderr)
-	mod, err = r.rt.InstantiateModule(runCtx, c.mod, cfg)
+		WithStdout(st.stdout).
+		WithStderr(st.stderr)
+	mod, err := r.rt.InstantiateModule(runCtx, c.mod, cfg)
 	if err != nil {
-		if pe := failure(runCtx, err, stdout, stderr, mem, timeLimit, timeout); pe != nil {
+		if pe := st.failure(err); pe != nil {
 			return nil, pe
 		}
 		if ctx.Err() != nil {
@@ -186,10 +186,14 @@ func (r *Runner) Run(ctx context.Context, inv plugin.Invocation) ([]byte, error)
 		return nil, fmt.Errorf("wasmrun: %s is not a WASI command: no _start function", inv.Program)
 	}
 	_, err = start.Call(runCtx)
+	if r.closed.Load() {
+		// Closing the runtime closes its modules with status 0, which is no success.
+		return nil, errClosed
+	}
 	if exit := (*sys.ExitError)(nil); errors.As(err, &exit) && exit.ExitCode() == 0 {
 		err = nil // proc_exit(0), which Go's main always calls
 	}
-	if pe := failure(runCtx, err, stdout, stderr, mem, timeLimit, timeout); pe != nil {
+	if pe := st.failure(err); pe != nil {
 		return nil, pe
 	}
 	if err != nil {
@@ -199,22 +203,29 @@ func (r *Runner) Run(ctx context.Context, inv plugin.Invocation) ([]byte, error)
 		// A trap: the module crashed (a Rust panic, say). The first line is the message;
 		// a wasm stack trace follows.
 		msg, _, _ := strings.Cut(err.Error(), "\n")
-		return nil, &plugin.Error{Reason: "crashed: " + msg, Stderr: stderr.String()}
+		return nil, &plugin.Error{Reason: "crashed: " + msg, Stderr: st.stderr.String()}
 	}
-	return stdout.buf.Bytes(), nil
+	return st.stdout.buf.Bytes(), nil
 }
 
-// failure returns the plugin error that err, returned by running a module, stands for,
-// or nil when err is nil or a successful exit, or a trap or runner error for the caller
-// to handle.
-func failure(runCtx context.Context, err error, stdout *cappedWriter, stderr *tailWriter, mem *memoryGuard,
-	timeLimit string, timeout time.Duration,
-) *plugin.Error {
-	// Output over the limit is lost, so it fails the run even if the module then exits 0.
-	if stdout.exceeded {
+// runState is what a run's failure is judged by.
+type runState struct {
+	ctx       context.Context // the run's, whose cause says why it was stopped
+	stdout    *cappedWriter
+	stderr    *tailWriter
+	mem       *memoryGuard
+	timeLimit string // "wall time of 2m0s"
+}
+
+// failure returns the plugin error that err, returned by running a module, stands for;
+// nil when err is nil or a successful exit, or a trap or runner error for the caller to
+// handle.
+func (st *runState) failure(err error) *plugin.Error {
+	// First: the module was stopped by an exit error, with a status of no meaning.
+	if st.stdout.exceeded {
 		return &plugin.Error{
-			Reason: fmt.Sprintf("killed: output limit of %d bytes exceeded", stdout.limit),
-			Stderr: stderr.String(),
+			Reason: fmt.Sprintf("killed: output limit of %d bytes exceeded", st.stdout.limit),
+			Stderr: st.stderr.String(),
 			Limit:  true,
 		}
 	}
@@ -224,25 +235,21 @@ func failure(runCtx context.Context, err error, stdout *cappedWriter, stderr *ta
 		return nil
 	}
 	// Denied memory counts only if the module failed; one that coped with it succeeded.
-	if mem.denied {
+	if st.mem.denied {
 		return &plugin.Error{
-			Reason: fmt.Sprintf("ran out of memory: limit of %d bytes exceeded", mem.limit),
-			Stderr: stderr.String(),
+			Reason: fmt.Sprintf("ran out of memory: limit of %d bytes exceeded", st.mem.limit),
+			Stderr: st.stderr.String(),
 			Limit:  true,
 		}
 	}
-	switch context.Cause(runCtx) {
+	switch context.Cause(st.ctx) {
 	case errTimeLimit:
-		return &plugin.Error{
-			Reason: fmt.Sprintf("killed: %s of %s exceeded", timeLimit, timeout),
-			Stderr: stderr.String(),
-			Limit:  true,
-		}
+		return &plugin.Error{Reason: "killed: " + st.timeLimit + " exceeded", Stderr: st.stderr.String(), Limit: true}
 	case errCaller:
 		return nil // the caller's error, not the plugin's
 	}
 	if isExit {
-		return &plugin.Error{Reason: fmt.Sprintf("exited with status %d", exit.ExitCode()), Stderr: stderr.String()}
+		return &plugin.Error{Reason: fmt.Sprintf("exited with status %d", exit.ExitCode()), Stderr: st.stderr.String()}
 	}
 	return nil
 }
@@ -359,19 +366,23 @@ type memoryGuard struct {
 
 func (g *memoryGuard) Allocate(_, _ uint64) experimental.LinearMemory { return g }
 
-// Reallocate grows the memory as wazero's default allocator does. The first call
-// allocates the initial memory, which Run checked against the limit.
+// Reallocate grows the memory by copying, as wazero's default allocator does. The first
+// call allocates the initial memory, which Run checked against the limit.
 func (g *memoryGuard) Reallocate(size uint64) []byte {
 	if size > g.limit && g.allocated {
 		g.denied = true
 		return nil // memory.grow returns -1 to the module
 	}
 	g.allocated = true
-	if size <= uint64(cap(g.buf)) {
-		g.buf = g.buf[:size]
-	} else {
-		g.buf = append(g.buf[:cap(g.buf)], make([]byte, size-uint64(cap(g.buf)))...)
+	if size > uint64(cap(g.buf)) {
+		// Room to grow by a quarter, as append would, but not past the limit. Memory
+		// never shrinks, so bytes past the length are still the zeros make gave them.
+		capacity := max(size, min(uint64(cap(g.buf))/4*5, g.limit))
+		buf := make([]byte, size, capacity)
+		copy(buf, g.buf)
+		g.buf = buf
 	}
+	g.buf = g.buf[:size]
 	return g.buf
 }
 
@@ -397,21 +408,22 @@ func (c *virtualClock) walltime() (int64, int32) {
 
 func (c *virtualClock) sleep(ns int64) { c.ns.Add(max(ns, 0)) }
 
-// cappedWriter keeps up to limit bytes and calls stop on the first write past them.
+// cappedWriter keeps up to limit bytes, and stops the module at the first write past
+// them.
 type cappedWriter struct {
 	limit    int64
 	buf      bytes.Buffer
-	stop     func()
 	exceeded bool
 }
 
 func (w *cappedWriter) Write(p []byte) (int, error) {
-	if w.exceeded || int64(w.buf.Len())+int64(len(p)) > w.limit {
-		if !w.exceeded {
-			w.exceeded = true
-			w.stop()
-		}
-		return 0, errOutputLimit
+	if int64(w.buf.Len())+int64(len(p)) > w.limit {
+		w.exceeded = true
+		// Write runs inside the module's fd_write call, on its goroutine. Panicking with
+		// an exit error is how WASI's proc_exit stops a module: wazero recovers it and
+		// returns it from the call, and no more of the module's code runs. (Cancelling
+		// the context would have wazero stop the module later, from another goroutine.)
+		panic(sys.NewExitError(sys.ExitCodeContextCanceled))
 	}
 	return w.buf.Write(p)
 }

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 	"unicode/utf8"
@@ -35,6 +36,9 @@ var (
 const slack = 10 * time.Second
 
 func TestMain(m *testing.M) {
+	if prog := os.Getenv("WASMRUN_TEST_MAXRSS"); prog != "" {
+		os.Exit(maxRSS(prog))
+	}
 	code, err := testMain(m)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "wasmrun:", err)
@@ -96,6 +100,23 @@ func testMain(m *testing.M) (int, error) {
 		return 0, err
 	}
 	return m.Run(), nil
+}
+
+// maxRSS runs prog with this process's stdio and then prints its peak RSS to stderr.
+// The test binary runs itself this way to measure a native plugin's memory: Go starts
+// processes with vfork, and Linux counts the RSS of the process that called vfork in
+// the child's peak, so a large parent, such as a benchmark that has just run WASM,
+// would inflate the figure.
+func maxRSS(prog string) int {
+	cmd := exec.Command(prog)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
+	err := cmd.Run()
+	if cmd.ProcessState == nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	fmt.Fprintf(os.Stderr, "\nmaxrss-kib=%d\n", cmd.ProcessState.SysUsage().(*syscall.Rusage).Maxrss)
+	return cmd.ProcessState.ExitCode()
 }
 
 func goOutput(dir string, env []string, args ...string) (string, error) {
@@ -596,5 +617,36 @@ func TestBuildGoPluginArgs(t *testing.T) {
 		if err := BuildGoPlugin(t.Context(), bad, filepath.Join(t.TempDir(), "out.wasm")); err == nil || !strings.Contains(err.Error(), "want package@version") {
 			t.Errorf("%q: %v", bad, err)
 		}
+	}
+}
+
+// TestClose checks that closing a Runner stops its runs, which must not pass for
+// successes: wazero closes modules with status 0.
+func TestClose(t *testing.T) {
+	r, err := New(t.Context(), WithCacheDir(wazeroCache))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.Run(t.Context(), plugin.Invocation{Program: hostileWasm, Args: []string{"echo"}}); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error)
+	go func() {
+		_, err := r.Run(t.Context(), plugin.Invocation{Program: hostileWasm, Args: []string{"loop"}})
+		done <- err
+	}()
+	time.Sleep(300 * time.Millisecond)
+	start := time.Now()
+	if err := r.Close(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; !errors.Is(err, errClosed) {
+		t.Errorf("run in progress: %v, want %v", err, errClosed)
+	}
+	if elapsed := time.Since(start); elapsed > slack {
+		t.Errorf("the run stopped %s after Close", elapsed)
+	}
+	if _, err := r.Run(t.Context(), plugin.Invocation{Program: hostileWasm, Args: []string{"echo"}}); !errors.Is(err, errClosed) {
+		t.Errorf("run after Close: %v, want %v", err, errClosed)
 	}
 }
