@@ -6,6 +6,7 @@
 //   - buf.registry.owner.v1: OwnerService, UserService, OrganizationService (reads)
 //   - buf.alpha.registry.v1alpha1.AuthnService (buf registry login) and
 //     CodeGenerationService (buf generate with remote plugins)
+//   - lathe.plugin.v1.PluginService: publishing and reading plugin versions
 //   - grpc.health.v1.Health and server reflection (grpc.reflection.v1 and v1alpha)
 //
 // Each service is one file. Handlers translate between protobuf messages and the
@@ -18,6 +19,8 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+
+	"github.com/lathe-registry/lathe/internal/gen/lathe/plugin/v1/pluginv1connect"
 
 	"buf.build/gen/go/bufbuild/registry/connectrpc/go/buf/registry/module/v1/modulev1connect"
 	"buf.build/gen/go/bufbuild/registry/connectrpc/go/buf/registry/owner/v1/ownerv1connect"
@@ -74,6 +77,7 @@ func Handler(reg *registry.Registry, cfg Config) http.Handler {
 		mount(registryv1alpha1connect.NewCodeGenerationServiceHandler(codeGenService{server: s, engine: cfg.Engine, codec: codec},
 			append(opts, connect.WithCodec(codec))...))
 	}
+	mount(pluginv1connect.NewPluginServiceHandler(pluginService{s}, opts...))
 	mount(newHealthHandler(services, opts...))
 	reflector := grpcreflect.NewStaticReflector(services...)
 	mux.Handle(grpcreflect.NewHandlerV1(reflector, opts...))

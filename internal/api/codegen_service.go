@@ -60,6 +60,7 @@ func (s codeGenService) GenerateCode(ctx context.Context, req *connect.Request[r
 		return files, nil
 	})
 	responses := make([]*registryv1alpha1.PluginGenerationResponse, len(req.Msg.GetRequests()))
+	var warnings []string
 	g, gctx := errgroup.WithContext(ctx)
 	for i, pr := range req.Msg.GetRequests() {
 		ref := pr.GetPluginReference()
@@ -91,6 +92,9 @@ func (s codeGenService) GenerateCode(ctx context.Context, req *connect.Request[r
 			return cgr, nil
 		}
 		name := fmt.Sprintf("%s/%s:%s (revision %d)", ref.GetOwner(), ref.GetName(), pv.Version, pv.Revision)
+		if pv.Deprecated {
+			warnings = append(warnings, fmt.Sprintf("plugin %s is deprecated", name))
+		}
 		g.Go(func() error {
 			resp, err := s.engine.GenerateInput(gctx, pv, inputDigest, build)
 			if errors.Is(err, codegen.ErrPlugin) {
@@ -111,5 +115,10 @@ func (s codeGenService) GenerateCode(ctx context.Context, req *connect.Request[r
 	if err := g.Wait(); err != nil {
 		return nil, err
 	}
-	return connect.NewResponse(&registryv1alpha1.GenerateCodeResponse{Responses: responses}), nil
+	resp := connect.NewResponse(&registryv1alpha1.GenerateCodeResponse{Responses: responses})
+	if len(warnings) > 0 {
+		// buf prints this header as a warning.
+		resp.Header().Set("buf-warning-bin", connect.EncodeBinaryHeader([]byte(strings.Join(warnings, "; "))))
+	}
+	return resp, nil
 }

@@ -177,3 +177,21 @@ func cmdHostile(ts *testscript.TestScript, neg bool, args []string) {
 		ts.Fatalf("buf generate with %q: want %q in:\n%s", args[1], args[2], out)
 	}
 }
+
+// pluginjson OUT CONFIG PROGRAM RUNTIME writes the JSON of a lathe.plugin.v1 PushPlugin
+// request for buf curl.
+func cmdPluginJSON(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 4 {
+		ts.Fatalf("usage: pluginjson OUT CONFIG PROGRAM RUNTIME")
+	}
+	config, err := os.ReadFile(ts.MkAbs(args[1]))
+	ts.Check(err)
+	program, err := os.ReadFile(ts.MkAbs(args[2]))
+	ts.Check(err)
+	data, err := json.Marshal(map[string]any{
+		"config": config, "program": program, "runtime": args[3],
+		"programName": strings.TrimSuffix(filepath.Base(args[2]), ".wasm"),
+	})
+	ts.Check(err)
+	ts.Check(os.WriteFile(ts.MkAbs(args[0]), data, 0o644))
+}

@@ -241,6 +241,8 @@ var scriptCmds = map[string]func(ts *testscript.TestScript, neg bool, args []str
 	"wait-plugins": cmdWaitPlugins,
 	// hostile REVISION PARAM WANT runs buf generate with the misbehaving test plugin.
 	"hostile": cmdHostile,
+	// pluginjson OUT CONFIG PROGRAM RUNTIME writes a PushPlugin request as JSON.
+	"pluginjson": cmdPluginJSON,
 	// bigfile FILE SIZE writes a valid .proto file of SIZE bytes.
 	"bigfile": cmdBigFile,
 }

@@ -130,3 +130,16 @@ func CheckOwnerName(name string) error {
 	}
 	return nil
 }
+
+// PublishPlugin is [Registry.PushPlugin] for API callers: a user may publish plugins
+// under their own name only.
+func (r *Registry) PublishPlugin(ctx context.Context, p PluginParams) (store.PluginVersion, error) {
+	u, err := caller(ctx)
+	if err != nil {
+		return store.PluginVersion{}, err
+	}
+	if u.Name != p.Owner {
+		return store.PluginVersion{}, errorf(ErrPermissionDenied, "user %q may publish plugins under %q only, not %q; an operator publishes others with lathe plugin push", u.Name, u.Name, p.Owner)
+	}
+	return r.PushPlugin(ctx, p)
+}
