@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -62,8 +63,9 @@ func detectCgroups(parent string) (*cgroups, error) {
 			return nil, errors.Join(errs...)
 		}
 	}
+	cg.removeStale()
 	// A trial run cgroup proves that the parents are writable and the files there.
-	rc, err := cg.create(fmt.Sprintf("lathe-probe-%d", os.Getpid()), plugin.DefaultLimits)
+	rc, err := cg.create(fmt.Sprintf("lathe-probe-%s", runNonce), plugin.DefaultLimits)
 	if err != nil {
 		return nil, err
 	}
@@ -71,6 +73,31 @@ func detectCgroups(parent string) (*cgroups, error) {
 		return nil, err
 	}
 	return &cg, nil
+}
+
+// removeStale removes the run cgroups that processes which are gone left behind (a
+// Lathe killed during a run). A cgroup still in use cannot be removed anyway.
+func (cg *cgroups) removeStale() {
+	for _, c := range []*controller{cg.mem, cg.pids} {
+		if c == nil {
+			continue
+		}
+		dirs, _ := filepath.Glob(filepath.Join(c.parent, "lathe-*-*-*"))
+		for _, d := range dirs {
+			// lathe-run-PID-NONCE-SEQ or lathe-probe-PID-NONCE
+			parts := strings.Split(filepath.Base(d), "-")
+			if len(parts) < 4 {
+				continue
+			}
+			pid, err := strconv.Atoi(parts[2])
+			if err != nil || pid == os.Getpid() {
+				continue
+			}
+			if _, err := os.Stat(fmt.Sprintf("/proc/%d", pid)); errors.Is(err, os.ErrNotExist) {
+				_ = unix.Rmdir(d)
+			}
+		}
+	}
 }
 
 func (cg *cgroups) String() string {
@@ -158,7 +185,7 @@ func ownCgroups() (*ownCgroup, error) {
 func (own *ownCgroup) controller(name string) (*controller, error) {
 	if path, ok := own.paths[name]; ok {
 		for _, m := range own.mounts {
-			if !m.v2 && containsString(m.options, name) {
+			if !m.v2 && slices.Contains(m.options, name) {
 				dir, err := m.dir(path)
 				if err != nil {
 					return nil, err
@@ -207,7 +234,7 @@ func enableV2(dir string, names ...string) error {
 		return err
 	}
 	for _, name := range names {
-		if containsString(strings.Fields(string(have)), name) {
+		if slices.Contains(strings.Fields(string(have)), name) {
 			continue
 		}
 		if err := os.WriteFile(filepath.Join(dir, "cgroup.subtree_control"), []byte("+"+name), 0); err != nil {
@@ -346,15 +373,6 @@ func cgroupField(dir, file, key string) int64 {
 		}
 	}
 	return 0
-}
-
-func containsString(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // unescapeMount undoes the octal escapes (\040 for a space) of /proc/self/mountinfo.

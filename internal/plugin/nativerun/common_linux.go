@@ -1,11 +1,15 @@
 package nativerun
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"os"
+	"strconv"
 	"sync"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 const (
@@ -111,18 +115,18 @@ func (t *tail) String() string {
 func drain(c *capture, t *tail) {
 	timer := time.NewTimer(drainTimeout)
 	defer timer.Stop()
-	select {
-	case <-c.done:
-	case <-timer.C:
-		c.r.Close()
+	cDone, tDone := c.done, t.done
+	for cDone != nil || tDone != nil {
+		select {
+		case <-cDone:
+			cDone = nil
+		case <-tDone:
+			tDone = nil
+		case <-timer.C:
+			c.r.Close()
+			t.r.Close()
+		}
 	}
-	select {
-	case <-t.done:
-	case <-timer.C:
-		t.r.Close()
-	}
-	<-c.done
-	<-t.done
 }
 
 // feed writes the request to the plugin's stdin and closes it. A plugin that exits
@@ -208,4 +212,59 @@ func formatBytes(n int64) string {
 		return fmt.Sprintf("%d KiB", n>>10)
 	}
 	return fmt.Sprintf("%d bytes", n)
+}
+
+// waitUntraced calls wait, which waits for the process pid, and meanwhile reaps threads
+// of pid that made themselves tracees of this process with PTRACE_TRACEME (the seccomp
+// filter refuses ptrace, but not on every architecture, and not the unsandboxed runner's
+// plugins). A traced thread that exits stays a zombie until its tracer reaps it, and
+// until then neither is the process's exit reported nor, for a sandbox, can its pid
+// namespace finish tearing down: without this, wait would never return.
+func waitUntraced(pid int, wait func()) {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		wait()
+	}()
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case <-done:
+			return
+		case <-tick.C:
+			reapTracedThreads(pid)
+		}
+	}
+}
+
+// reapTracedThreads reaps the zombie threads of pid traced by this process, once pid's
+// main thread has exited. Only this process's tracees can be reaped; the pid (unreaped)
+// and its threads' ids (zombies) cannot be reused meanwhile.
+func reapTracedThreads(pid int) {
+	if procState(fmt.Sprintf("/proc/%d/stat", pid)) != 'Z' {
+		return
+	}
+	tasks, _ := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
+	for _, task := range tasks {
+		tid, err := strconv.Atoi(task.Name())
+		if err != nil || tid == pid || procState(fmt.Sprintf("/proc/%d/task/%d/stat", pid, tid)) != 'Z' {
+			continue
+		}
+		var info unix.Siginfo
+		_ = unix.Waitid(unix.P_PID, tid, &info, unix.WEXITED|unix.WNOHANG|unix.WALL, nil)
+	}
+}
+
+// procState returns the state letter of a /proc/.../stat file, or 0.
+func procState(file string) byte {
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return 0
+	}
+	// pid (comm) state ...; comm may contain anything but ends at the last ')'.
+	if i := bytes.LastIndexByte(data, ')'); i >= 0 && i+2 < len(data) {
+		return data[i+2]
+	}
+	return 0
 }

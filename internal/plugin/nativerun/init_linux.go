@@ -374,7 +374,7 @@ func dropPrivileges(sp *spec, lastCap int) error {
 		return fmt.Errorf("clearing capabilities: %w", err)
 	}
 	// Changing the effective uid cleared the parent-death signal the runner asked for.
-	if err := unix.Prctl(unix.PR_SET_PDEATHSIG, 0, 0, 0, 0); err != nil {
+	if err := unix.Prctl(unix.PR_SET_PDEATHSIG, uintptr(unix.SIGKILL), 0, 0, 0); err != nil {
 		return fmt.Errorf("setting the parent-death signal: %w", err)
 	}
 	if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {

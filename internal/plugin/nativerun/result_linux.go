@@ -26,10 +26,11 @@ type outcome struct {
 	// From the cgroups, when there are any.
 	oomKilled bool // the memory cgroup killed a process
 	pidsMax   bool // a fork or clone failed at the process limit
-	// memRlimit is set when memory is bounded by RLIMIT_DATA rather than a cgroup: a
-	// plugin over it sees failed allocations, not a kill, and says so on stderr.
-	memRlimit bool
-	cpuLimit  time.Duration // the CPU time RLIMIT_CPU enforces, 0 if none
+	// memRlimit and pidsRlimit are set when memory and processes are bounded by rlimits
+	// rather than cgroups: a plugin over them sees failed allocations or forks, not a
+	// kill, and its runtime usually says so on stderr before it gives up.
+	memRlimit, pidsRlimit bool
+	cpuLimit              time.Duration // the CPU time RLIMIT_CPU enforces, 0 if none
 }
 
 // result turns an outcome into Run's results.
@@ -59,7 +60,7 @@ func (o *outcome) result() ([]byte, error) {
 		return fail(true, "killed: CPU time of %v exceeded", o.lim.CPUTime)
 	case o.memRlimit && outOfMemory(stderr):
 		return fail(true, "%s: memory limit of %s exceeded", status(ws), formatBytes(o.lim.Memory))
-	case o.pidsMax:
+	case o.pidsMax || (o.pidsRlimit && forkFailed(stderr)):
 		return fail(true, "%s: process limit of %d reached", status(ws), o.lim.Processes)
 	}
 	return fail(false, "%s", status(ws))
@@ -87,6 +88,20 @@ func outOfMemory(stderr string) bool {
 		"std::bad_alloc",
 		"heap out of memory",
 		"memory allocation of",
+	} {
+		if strings.Contains(stderr, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// forkFailed recognizes the messages of a failed fork or thread creation (EAGAIN).
+func forkFailed(stderr string) bool {
+	for _, s := range []string{
+		"failed to create new OS thread",   // Go
+		"resource temporarily unavailable", // Go's EAGAIN
+		"Resource temporarily unavailable", // libc's EAGAIN
 	} {
 		if strings.Contains(stderr, s) {
 			return true

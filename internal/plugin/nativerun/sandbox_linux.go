@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	mathrand "math/rand/v2"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -30,8 +31,13 @@ type Runner struct {
 	cgNote string   // why there are no cgroups
 }
 
-// runSeq numbers the runs of the process, for unique cgroup names.
-var runSeq atomic.Uint64 //nolint:gochecknoglobals // a counter
+// Run cgroups are named lathe-run-PID-NONCE-SEQ: the pid tells whether the owner is still
+// alive (see removeStale), the nonce makes names unique across pid reuse, and SEQ
+// numbers the runs of the process.
+var (
+	runSeq   atomic.Uint64                                            //nolint:gochecknoglobals // a counter
+	runNonce = fmt.Sprintf("%d-%08x", os.Getpid(), mathrand.Uint32()) //nolint:gochecknoglobals // per process
+)
 
 var _ plugin.Runner = (*Runner)(nil)
 
@@ -128,7 +134,7 @@ func (r *Runner) run(ctx context.Context, inv plugin.Invocation) (*outcome, erro
 	}
 	var rc *runCgroup
 	if r.cg != nil {
-		name := fmt.Sprintf("lathe-run-%d-%d", os.Getpid(), runSeq.Add(1))
+		name := fmt.Sprintf("lathe-run-%s-%d", runNonce, runSeq.Add(1))
 		if rc, err = r.cg.create(name, lim); err != nil {
 			return nil, fmt.Errorf("nativerun: creating the run's cgroup: %w", err)
 		}
@@ -136,7 +142,7 @@ func (r *Runner) run(ctx context.Context, inv plugin.Invocation) (*outcome, erro
 	}
 	o, msg, err := r.start(ctx, sp, inv.Stdin, lim, rc)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("nativerun: %w", err)
 	}
 	if msg != "" {
 		return nil, fmt.Errorf("nativerun: %s", msg)
@@ -144,6 +150,7 @@ func (r *Runner) run(ctx context.Context, inv plugin.Invocation) (*outcome, erro
 	o.oomKilled = rc.oomKilled()
 	o.pidsMax = rc.pidsMax()
 	o.memRlimit = rc == nil || rc.mem == ""
+	o.pidsRlimit = rc == nil || rc.pids == ""
 	return o, nil
 }
 
@@ -273,7 +280,7 @@ func (r *Runner) start(ctx context.Context, sp *spec, stdin []byte, lim plugin.L
 		p.errR.Close()
 		specW.Close()
 		errR.Close()
-		return nil, "", fmt.Errorf("nativerun: starting the sandbox: %w", err)
+		return nil, "", fmt.Errorf("starting the sandbox: %w", err)
 	}
 	// The init is the pid namespace's init: killing it kills every process of the run.
 	// Process.Kill goes through a pidfd, so it can never hit a recycled pid.
@@ -307,14 +314,14 @@ func (r *Runner) start(ctx context.Context, sp *spec, stdin []byte, lim plugin.L
 	}
 	report, _ := io.ReadAll(errR) // EOF at exec (close-on-exec) or exit
 	errR.Close()
-	o.state, err = proc.Wait()
+	waitUntraced(proc.Pid, func() { o.state, err = proc.Wait() })
 	close(exited)
 	drain(o.stdout, o.stderr)
 	if err != nil {
 		return nil, "", err
 	}
 	if setupErr != nil {
-		return nil, "", fmt.Errorf("nativerun: starting the sandbox: %w", setupErr)
+		return nil, "", fmt.Errorf("starting the sandbox: %w", setupErr)
 	}
 	o.cause = context.Cause(runCtx)
 	o.parent = ctx.Err()

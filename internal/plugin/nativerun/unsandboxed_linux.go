@@ -97,13 +97,11 @@ func (u *Unsandboxed) run(ctx context.Context, inv plugin.Invocation) (*outcome,
 	o.stderr = startTail(p.errR)
 	feed(p.inW, inv.Stdin)
 	// Wait for the exit without reaping, kill what is left of the group, then reap.
-	var info unix.Siginfo
-	for {
-		err = unix.Waitid(unix.P_PID, proc.Pid, &info, unix.WEXITED|unix.WNOWAIT, nil)
-		if err != unix.EINTR {
-			break
+	waitUntraced(proc.Pid, func() {
+		var info unix.Siginfo
+		for unix.Waitid(unix.P_PID, proc.Pid, &info, unix.WEXITED|unix.WNOWAIT, nil) == unix.EINTR {
 		}
-	}
+	})
 	k.Kill()
 	k.Reaped()
 	close(exited)

@@ -160,6 +160,16 @@ func main() {
 		fmt.Println("chroot:", errString(err))
 		_, _, e := syscall.RawSyscall(syscall.SYS_PTRACE, syscall.PTRACE_TRACEME, 0, 0)
 		fmt.Println("ptrace:", errString(errOrNil(e)))
+	case "traceme": // make a thread other than the main one a tracee of the parent, then exit
+		runtime.LockOSThread() // the main goroutine keeps the main thread
+		result := make(chan error)
+		go func() {
+			runtime.LockOSThread() // so this is another thread
+			_, _, e := syscall.RawSyscall(syscall.SYS_PTRACE, syscall.PTRACE_TRACEME, 0, 0)
+			result <- errOrNil(e)
+			select {} // and stay, until the process exits
+		}()
+		fmt.Println("traceme:", errString(<-result))
 	default:
 		fail(fmt.Errorf("unknown mode %q", os.Args[1]))
 	}
