@@ -58,7 +58,6 @@
 // state survives from one run to the next. Compiled modules stay cached until
 // [Runner.Close]. [WithCacheDir] adds wazero's on-disk compilation cache, so a restarted
 // server reuses the machine code instead of compiling again, which takes seconds for a
-// large plugin such as protoc-gen-go.
-//
-// [BuildGoPlugin] builds a Go plugin, such as protoc-gen-go, as a module for this runtime.
+// large plugin such as protoc-gen-go. Go plugins build as modules for this runtime with
+// GOOS=wasip1 GOARCH=wasm (see [github.com/lathe-registry/lathe/internal/plugin/wellknown]).
 package wasmrun
