@@ -29,6 +29,7 @@ type engineFlags struct {
 	processes   *int
 	maxOutput   *int64
 	wasmCache   *string
+	cgroup      *string
 }
 
 func addEngineFlags(c *command) engineFlags {
@@ -41,6 +42,7 @@ func addEngineFlags(c *command) engineFlags {
 		cpuTime:     c.Duration("plugin-cpu-time", d.CPUTime, "CPU-time limit of one plugin run (`DURATION`)"),
 		processes:   c.Int("plugin-processes", d.Processes, "process limit of one plugin run (`N`)"),
 		maxOutput:   c.Int64("plugin-max-output", d.OutputBytes, "output limit of one plugin run, in `BYTES`"),
+		cgroup:      c.String("plugin-cgroup", "", "delegated cgroup v2 `DIR`ectory under which each sandboxed run gets its own cgroup (default: found automatically; see the nativerun package doc)"),
 		wasmCache:   c.String("wasm-cache", "", "`DIR`ectory of compiled WASM plugins, kept across restarts (default DATA/cache/wasm)"),
 	}
 }
@@ -54,9 +56,10 @@ func newEngine(ctx context.Context, f engineFlags, dataDir string, st store.Stor
 	if *f.unsandboxed {
 		logger.Warn("native plugins run WITHOUT a sandbox (--unsandboxed-plugins)")
 		native = nativerun.NewUnsandboxed()
-	} else if sandbox, err := nativerun.New(); err != nil {
+	} else if sandbox, err := nativerun.New(sandboxOptions(f)...); err != nil {
 		logger.Warn("native and JavaScript plugins are disabled: this host cannot sandbox them; WASM plugins still run", "err", err)
 	} else {
+		logger.Info("native plugins run sandboxed", "sandbox", sandbox.String())
 		native = sandbox
 	}
 	if native != nil {
@@ -110,4 +113,11 @@ func installShipped(ctx context.Context, reg *registry.Registry, engine *codegen
 		return
 	}
 	logger.Info("the shipped Go plugins are ready")
+}
+
+func sandboxOptions(f engineFlags) []nativerun.Option {
+	if *f.cgroup == "" {
+		return nil
+	}
+	return []nativerun.Option{nativerun.WithCgroupParent(*f.cgroup)}
 }

@@ -25,6 +25,7 @@ import (
 	"path"
 	"strings"
 	"sync/atomic"
+	"time"
 
 	"golang.org/x/sync/singleflight"
 	"google.golang.org/protobuf/proto"
@@ -188,8 +189,11 @@ func (e *Engine) run(ctx context.Context, key string, pv store.PluginVersion, bu
 		return nil, ctx.Err()
 	}
 	e.runs.Add(1)
+	start := time.Now()
 	stdout, err := runner.Run(ctx, inv)
 	<-e.slots
+	e.log.Info("plugin run", "plugin", pv.PluginID, "version", pv.Version, "revision", pv.Revision,
+		"runtime", pv.Runtime, "duration", time.Since(start), "err", err)
 	var perr *plugin.Error
 	if errors.As(err, &perr) {
 		return nil, fmt.Errorf("%w: %s", ErrPlugin, perr.Error())
