@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"bytes"
 	"context"
 	"log/slog"
 	"net/http"
@@ -9,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -87,16 +89,16 @@ func codegenServer(tb testing.TB) (registryv1alpha1connect.CodeGenerationService
 	return registryv1alpha1connect.NewCodeGenerationServiceClient(http.DefaultClient, srv.URL), engine, &serverTime
 }
 
-// image200 returns a buf image of a generated 200-file module.
-func image200(tb testing.TB) *imagev1.Image {
-	files := modtest.Generate(20, 10)
+// generatedImage returns a buf image of a generated module of pkgs × files files.
+func generatedImage(tb testing.TB, pkgs, files int) *imagev1.Image {
+	sources := modtest.Generate(pkgs, files)
 	var targets []string
-	for p := range files {
+	for p := range sources {
 		targets = append(targets, p)
 	}
 	slices.Sort(targets)
 	compiled, err := module.Compile(context.Background(), targets, func(p string) ([]byte, bool) {
-		c, ok := files[p]
+		c, ok := sources[p]
 		return c, ok
 	}, nil, true)
 	if err != nil {
@@ -127,26 +129,35 @@ func generateRequest(image *imagev1.Image, options ...string) *connect.Request[r
 	})
 }
 
-// TestGenerateCodeCache: the same image and options run the plugin once, identified by the
-// bytes of the image as they arrived; other options run it again.
+// TestGenerateCodeCache sends 100 identical GenerateCode calls at once: the plugin runs
+// once and every caller gets the same bytes; the input is identified by the bytes of the
+// image as they arrived. Other options run the plugin again.
 func TestGenerateCodeCache(t *testing.T) {
 	client, engine, _ := codegenServer(t)
-	image := image200(t)
-	var first []byte
-	for range 3 {
-		resp, err := client.GenerateCode(context.Background(), generateRequest(image))
-		if err != nil {
-			t.Fatal(err)
+	image := generatedImage(t, 2, 10)
+	outputs := make([][]byte, 100)
+	errs := make([]error, 100)
+	var wg sync.WaitGroup
+	for i := range outputs {
+		wg.Go(func() {
+			resp, err := client.GenerateCode(context.Background(), generateRequest(image))
+			errs[i] = err
+			if err == nil {
+				outputs[i], _ = proto.MarshalOptions{Deterministic: true}.Marshal(resp.Msg)
+			}
+		})
+	}
+	wg.Wait()
+	for i := range outputs {
+		if errs[i] != nil {
+			t.Fatalf("call %d: %v", i, errs[i])
 		}
-		out, _ := proto.Marshal(resp.Msg)
-		if first == nil {
-			first = out
-		} else if string(out) != string(first) {
-			t.Fatal("a cached response differs")
+		if !bytes.Equal(outputs[i], outputs[0]) {
+			t.Fatalf("call %d returned different bytes", i)
 		}
 	}
 	if n := engine.Runs(); n != 1 {
-		t.Fatalf("plugin ran %d times for three identical calls", n)
+		t.Fatalf("plugin ran %d times for 100 identical calls, want 1", n)
 	}
 	if _, err := client.GenerateCode(context.Background(), generateRequest(image, "error")); connect.CodeOf(err) != connect.CodeFailedPrecondition {
 		t.Fatalf("plugin error: %v, want failed_precondition", err)
@@ -160,7 +171,7 @@ func TestGenerateCodeCache(t *testing.T) {
 // decoding and encoding included (target under 20 ms of server time).
 func BenchmarkGenerateCodeCacheHit(b *testing.B) {
 	client, _, serverTime := codegenServer(b)
-	image := image200(b)
+	image := generatedImage(b, 20, 10)
 	if _, err := client.GenerateCode(context.Background(), generateRequest(image)); err != nil {
 		b.Fatal(err)
 	}
