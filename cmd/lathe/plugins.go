@@ -228,13 +228,9 @@ func cmdPluginDeprecate(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return err
 	}
-	if len(args) != 1 {
+	owner, name, version, ok := oneRef(args)
+	if !ok || version == "" {
 		return c.usageErrorf("want one OWNER/NAME:VERSION")
-	}
-	ref, version, ok := strings.Cut(args[0], ":")
-	owner, name, ok2 := strings.Cut(ref, "/")
-	if !ok || !ok2 || version == "" {
-		return c.usageErrorf("%q is not OWNER/NAME:VERSION", args[0])
 	}
 	return withRegistry(*data, func(reg *registry.Registry, st *sqlitestore.Store, _ *fsblob.Store) error {
 		pv, err := reg.PluginVersion(ctx, owner, name, version, 0)

@@ -34,6 +34,15 @@ func splitRef(ref string) (owner, name, version string, ok bool) {
 	return owner, name, version, ok && owner != "" && name != ""
 }
 
+// oneRef parses the only argument as OWNER/NAME[:VERSION]; ok is false unless there is
+// exactly one argument of that form.
+func oneRef(args []string) (owner, name, version string, ok bool) {
+	if len(args) != 1 {
+		return "", "", "", false
+	}
+	return splitRef(args[0])
+}
+
 func cmdTemplatePush(ctx context.Context, e env, args []string) error {
 	c := newCommand("template push", "lathe template push OWNER/NAME --file TEMPLATE.yaml [flags]",
 		`Publish the next version (v1, v2, ...) of a template: a named set of pinned
@@ -52,10 +61,7 @@ plugin versions and their options. The file looks like:
 	if err != nil {
 		return err
 	}
-	owner, name, version, ok := "", "", "", false
-	if len(args) == 1 {
-		owner, name, version, ok = splitRef(args[0])
-	}
+	owner, name, version, ok := oneRef(args)
 	if !ok || version != "" || *file == "" {
 		return c.usageErrorf("want one OWNER/NAME and --file")
 	}
@@ -99,10 +105,7 @@ no :vN is given) and write the merged output of its plugins under --out.`, e.std
 	if err != nil {
 		return err
 	}
-	owner, name, version, ok := "", "", "", false
-	if len(args) == 1 {
-		owner, name, version, ok = splitRef(args[0])
-	}
+	owner, name, version, ok := oneRef(args)
 	mOwner, mName, mRef, mok := splitRef(*moduleRef)
 	if !ok || !mok || *out == "" {
 		return c.usageErrorf("want OWNER/NAME[:vN], --module and --out")
