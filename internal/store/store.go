@@ -194,6 +194,24 @@ type TemplateVersion struct {
 	CreateTime time.Time
 }
 
+// Artifact is one version of one package as an SDK ecosystem publishes it: the exact
+// bytes clients download and verify. Artifacts are written once and never change, so
+// that checksums clients recorded stay valid.
+type Artifact struct {
+	// Ecosystem names the package protocol, e.g. "go", "cargo", "npm" or "python".
+	Ecosystem string
+	// Name and Version are spelled as the ecosystem spells them.
+	Name    string
+	Version string
+	// ModuleID is the module the package was generated from; access follows it.
+	ModuleID string
+	// Blob is the blob key of the package archive (a Go module zip, a .crate, ...).
+	Blob string
+	// Meta is small ecosystem-specific data served beside the archive, e.g. a go.mod.
+	Meta       []byte
+	CreateTime time.Time
+}
+
 // Reader is the read half of the store.
 type Reader interface {
 	// OwnerByID and OwnerByName find users and organizations.
@@ -223,6 +241,8 @@ type Reader interface {
 	ListLabels(ctx context.Context, moduleID string, filter ArchiveFilter, nameQuery string, desc bool, page Page) ([]Label, error)
 	// LabelHistory lists the moves of a label, newest first unless asc.
 	LabelHistory(ctx context.Context, labelID string, asc bool, page Page) ([]LabelMove, error)
+	// LabelHadCommit reports whether the label ever pointed at the commit.
+	LabelHadCommit(ctx context.Context, labelID, commitID string) (bool, error)
 
 	PluginByName(ctx context.Context, ownerID, name string) (Plugin, error)
 	PluginByID(ctx context.Context, id string) (Plugin, error)
@@ -243,6 +263,11 @@ type Reader interface {
 
 	// GenerationOutput returns the blob key of the output cached under a generation key.
 	GenerationOutput(ctx context.Context, key string) (string, error)
+
+	// Artifact returns a published version of a package.
+	Artifact(ctx context.Context, ecosystem, name, version string) (Artifact, error)
+	// ListArtifacts lists the published versions of a package in publication order.
+	ListArtifacts(ctx context.Context, ecosystem, name string, page Page) ([]Artifact, error)
 }
 
 // Tx is a transaction: reads see the transaction's own writes.
@@ -291,6 +316,10 @@ type Tx interface {
 	// PutGenerationOutput records the blob key of the output of a generation key. Keys are
 	// written once: a second Put of the same key keeps the first value and returns it.
 	PutGenerationOutput(ctx context.Context, key, blobKey string) (string, error)
+
+	// PutArtifact publishes a version of a package, setting CreateTime. A version is
+	// written once: putting it again keeps the first record and returns it.
+	PutArtifact(ctx context.Context, a Artifact) (Artifact, error)
 }
 
 // Store is a metadata store.

@@ -570,3 +570,48 @@ func (r reader) GenerationOutput(ctx context.Context, key string) (string, error
 	}
 	return blobKey, nil
 }
+
+func (r reader) LabelHadCommit(ctx context.Context, labelID, commitID string) (bool, error) {
+	var n int
+	err := r.q.QueryRowContext(ctx,
+		"SELECT count(*) FROM (SELECT 1 FROM label_moves WHERE commit_id = ? AND label_id = ? LIMIT 1)",
+		commitID, labelID).Scan(&n)
+	if err != nil {
+		return false, wrap(err, "history of label %q", labelID)
+	}
+	return n > 0, nil
+}
+
+// Artifacts.
+
+const artifactCols = "ecosystem, name, version, module_id, blob_key, meta, create_time"
+
+func scanArtifact(s scanner) (store.Artifact, error) {
+	var a store.Artifact
+	var created int64
+	err := s.Scan(&a.Ecosystem, &a.Name, &a.Version, &a.ModuleID, &a.Blob, &a.Meta, &created)
+	a.Meta = blobOut(a.Meta)
+	a.CreateTime = fromMicros(created)
+	return a, err
+}
+
+func (r reader) Artifact(ctx context.Context, ecosystem, name, version string) (store.Artifact, error) {
+	a, err := scanArtifact(r.q.QueryRowContext(ctx,
+		"SELECT "+artifactCols+" FROM artifacts WHERE ecosystem = ? AND name = ? AND version = ?",
+		ecosystem, name, version))
+	if err != nil {
+		return store.Artifact{}, wrap(err, "%s package %s version %s", ecosystem, name, version)
+	}
+	return a, nil
+}
+
+func (r reader) ListArtifacts(ctx context.Context, ecosystem, name string, page store.Page) ([]store.Artifact, error) {
+	limit, offset := limitOffset(page)
+	as, err := list(ctx, r.q, scanArtifact,
+		"SELECT "+artifactCols+" FROM artifacts WHERE ecosystem = ? AND name = ? ORDER BY seq LIMIT ? OFFSET ?",
+		ecosystem, name, limit, offset)
+	if err != nil {
+		return nil, wrap(err, "list versions of %s package %s", ecosystem, name)
+	}
+	return as, nil
+}

@@ -161,6 +161,25 @@ CREATE TABLE generation_outputs (
 	create_time INTEGER NOT NULL
 ) STRICT, WITHOUT ROWID;
 `,
+
+	// Version 3: published SDK artifacts, and finding the labels a commit was on.
+	`
+CREATE INDEX label_moves_by_commit ON label_moves (commit_id, label_id);
+
+-- seq orders the versions of a package by publication.
+CREATE TABLE artifacts (
+	seq         INTEGER PRIMARY KEY,
+	ecosystem   TEXT NOT NULL,
+	name        TEXT NOT NULL,
+	version     TEXT NOT NULL,
+	module_id   TEXT NOT NULL,
+	blob_key    TEXT NOT NULL,
+	meta        BLOB NOT NULL,
+	create_time INTEGER NOT NULL,
+	UNIQUE (ecosystem, name, version)
+) STRICT;
+CREATE INDEX artifacts_by_name ON artifacts (ecosystem, name, seq);
+`,
 }
 
 // migrate brings the schema of db up to date. Its transaction begins with BEGIN

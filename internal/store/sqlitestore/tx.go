@@ -336,3 +336,13 @@ func (t *tx) PutGenerationOutput(ctx context.Context, key, blobKey string) (stri
 	}
 	return t.GenerationOutput(ctx, key)
 }
+
+func (t *tx) PutArtifact(ctx context.Context, a store.Artifact) (store.Artifact, error) {
+	// DO NOTHING keeps the first record, and the read below returns whichever is stored.
+	if _, err := t.tx.ExecContext(ctx,
+		"INSERT INTO artifacts ("+artifactCols+") VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+		a.Ecosystem, a.Name, a.Version, a.ModuleID, a.Blob, blobIn(a.Meta), t.now()); err != nil {
+		return store.Artifact{}, wrap(err, "put %s package %s version %s", a.Ecosystem, a.Name, a.Version)
+	}
+	return t.Artifact(ctx, a.Ecosystem, a.Name, a.Version)
+}

@@ -876,3 +876,119 @@ func testConcurrentTemplateVersions(t *testing.T, s store.Store) {
 		wantEqual(t, "versions listed after concurrent versions of "+tm.Name, listed, want)
 	}
 }
+
+// Artifacts.
+
+func testArtifacts(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	put := func(a store.Artifact) store.Artifact {
+		t.Helper()
+		var got store.Artifact
+		update(t, s, func(tx store.Tx) (err error) {
+			got, err = tx.PutArtifact(ctx, a)
+			return err
+		})
+		return got
+	}
+	_, err := s.Artifact(ctx, "go", "p", "v1")
+	wantErr(t, "Artifact(unknown)", err, store.ErrNotFound)
+
+	first := store.Artifact{Ecosystem: "go", Name: "p", Version: "v1", ModuleID: newID(), Blob: "blob-a", Meta: []byte("module p\n")}
+	got := put(first)
+	checkTime(t, "PutArtifact: CreateTime", got.CreateTime)
+	first.CreateTime = got.CreateTime
+	wantEqual(t, "PutArtifact", got, first)
+	stored, err := s.Artifact(ctx, "go", "p", "v1")
+	check(t, "Artifact", err)
+	wantEqual(t, "Artifact", stored, first)
+
+	// The first write wins.
+	tick()
+	again := first
+	again.Blob, again.Meta = "blob-b", []byte("other")
+	wantEqual(t, "second PutArtifact", put(again), first)
+	stored, err = s.Artifact(ctx, "go", "p", "v1")
+	check(t, "Artifact after the second put", err)
+	wantEqual(t, "Artifact after the second put", stored, first)
+
+	// Names and versions are exact; ecosystems are separate namespaces.
+	for _, k := range [][3]string{{"cargo", "p", "v1"}, {"go", "P", "v1"}, {"go", "p", "v1.0"}, {"go", "", "v1"}} {
+		_, err := s.Artifact(ctx, k[0], k[1], k[2])
+		wantErr(t, fmt.Sprintf("Artifact%q", k), err, store.ErrNotFound)
+	}
+
+	// Versions list in publication order, whatever their spelling; empty Meta reads back nil.
+	var want []store.Artifact
+	want = append(want, first)
+	for _, v := range []string{"v3", "v0", "v2"} {
+		tick()
+		want = append(want, put(store.Artifact{Ecosystem: "go", Name: "p", Version: v, ModuleID: first.ModuleID, Blob: "blob-" + v}))
+	}
+	put(store.Artifact{Ecosystem: "cargo", Name: "p", Version: "v9", ModuleID: first.ModuleID, Blob: "blob-c"})
+	if want[1].Meta != nil {
+		t.Errorf("empty Meta read back as %q, want nil", want[1].Meta)
+	}
+	for _, c := range []struct {
+		page store.Page
+		want []store.Artifact
+	}{
+		{store.Page{}, want},
+		{store.Page{Offset: 1, Limit: 2}, want[1:3]},
+		{store.Page{Offset: 4}, nil},
+	} {
+		got, err := s.ListArtifacts(ctx, "go", "p", c.page)
+		check(t, "ListArtifacts", err)
+		if len(got) != 0 || len(c.want) != 0 {
+			wantEqual(t, fmt.Sprintf("ListArtifacts(%+v)", c.page), got, c.want)
+		}
+	}
+	got2, err := s.ListArtifacts(ctx, "npm", "p", store.Page{})
+	check(t, "ListArtifacts(unknown)", err)
+	if len(got2) != 0 {
+		t.Errorf("ListArtifacts(unknown) = %v, want none", got2)
+	}
+
+	// A failed transaction publishes nothing.
+	boom := errors.New("boom")
+	err = updateErr(t, s, func(tx store.Tx) error {
+		if _, err := tx.PutArtifact(ctx, store.Artifact{Ecosystem: "go", Name: "q", Version: "v1", ModuleID: first.ModuleID, Blob: "x"}); err != nil {
+			return err
+		}
+		return boom
+	})
+	wantErr(t, "Update", err, boom)
+	_, err = s.Artifact(ctx, "go", "q", "v1")
+	wantErr(t, "Artifact after a rolled-back put", err, store.ErrNotFound)
+}
+
+func testLabelHadCommit(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	alice := createUser(t, s, "alice")
+	m := createModule(t, s, alice.ID, "m")
+	cs := createCommits(t, s, m, 3)
+	main := setLabel(t, s, m.ID, "main", cs[0].ID, alice.ID)
+	setLabel(t, s, m.ID, "main", cs[1].ID, alice.ID)
+	other := setLabel(t, s, m.ID, "other", cs[2].ID, alice.ID)
+	for _, c := range []struct {
+		label  store.Label
+		commit store.Commit
+		want   bool
+	}{
+		{main, cs[0], true}, // a commit the label moved away from
+		{main, cs[1], true},
+		{main, cs[2], false},
+		{other, cs[2], true},
+		{other, cs[0], false},
+	} {
+		got, err := s.LabelHadCommit(ctx, c.label.ID, c.commit.ID)
+		check(t, "LabelHadCommit", err)
+		if got != c.want {
+			t.Errorf("LabelHadCommit(%s, commit %d) = %v, want %v", c.label.Name, c.commit.Seq, got, c.want)
+		}
+	}
+	got, err := s.LabelHadCommit(ctx, newID(), cs[0].ID)
+	check(t, "LabelHadCommit(unknown label)", err)
+	if got {
+		t.Error("LabelHadCommit(unknown label) = true")
+	}
+}

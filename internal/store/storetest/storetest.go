@@ -81,6 +81,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"TemplateCreateAndGet", testTemplateCreateAndGet},
 		{"TemplateVersions", testTemplateVersions},
 		{"GenerationOutputs", testGenerationOutputs},
+		{"Artifacts", testArtifacts},
+		{"LabelHadCommit", testLabelHadCommit},
 		{"TxReadsOwnPluginWrites", testTxReadsOwnPluginWrites},
 		{"ConcurrentPluginVersions", testConcurrentPluginVersions},
 		{"ConcurrentTemplateVersions", testConcurrentTemplateVersions},
