@@ -6,14 +6,21 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
+
+	gomodule "golang.org/x/mod/module"
 
 	"github.com/lathe-registry/lathe/internal/api"
 	"github.com/lathe-registry/lathe/internal/blob/fsblob"
 	"github.com/lathe-registry/lathe/internal/module"
 	"github.com/lathe-registry/lathe/internal/registry"
+	"github.com/lathe-registry/lathe/internal/sdk"
+	"github.com/lathe-registry/lathe/internal/sdk/gosdk"
 	"github.com/lathe-registry/lathe/internal/server"
 	"github.com/lathe-registry/lathe/internal/store/sqlitestore"
 )
@@ -42,6 +49,8 @@ down gracefully. Once listening, it prints one line to stdout:
 	seed := c.Bool("seed-example", true, "on a new data directory, create the public example module demo/weather")
 	installGo := c.Bool("install-plugins", true, "on a new data directory, build and publish the shipped Go plugins (protocolbuffers/go, grpc/go, connectrpc/go) in the background; needs the go command and a Go module proxy")
 	parseCacheBytes := c.Int("parse-cache-bytes", registry.DefaultParseCacheBytes, "`BYTES` of .proto source whose parse results are kept to speed up pushes; 0 disables")
+	publicURL := c.String("public-url", "", "`URL` clients reach the server at, for package registry URLs; default: the URL it listens on")
+	goHost := c.String("go-host", "", "`HOST` that Go SDK module paths start with (HOST/gen/go/...); default: the host of --public-url without its port")
 	ef := addEngineFlags(c)
 	var logLevel slog.Level
 	c.TextVar(&logLevel, "log-level", slog.LevelInfo, "log `LEVEL`: debug, info, warn or error")
@@ -111,15 +120,46 @@ down gracefully. Once listening, it prints one line to stdout:
 		defer wg.Wait() // before the stores close
 		wg.Go(func() { installShipped(ctx, reg, engine, logger) })
 	}
-	h := api.Handler(reg, api.Config{MaxMessageBytes: *maxRequestBytes, Logger: logger, Engine: engine})
+	public, paths, err := publicEndpoints(*publicURL, *goHost, srv.URL())
+	if err != nil {
+		srv.Close()
+		return c.usageErrorf("%v", err)
+	}
+	sdks := sdk.New(reg, blobs, engine)
+	mux := http.NewServeMux()
+	mux.Handle("/", api.Handler(reg, api.Config{MaxMessageBytes: *maxRequestBytes, Logger: logger, Engine: engine}))
+	goProxy := &gosdk.Proxy{Packager: gosdk.Packager{Paths: paths, SDKs: sdks}, PublicURL: public, Log: logger}
+	mux.Handle(gosdk.Prefix, goProxy)
+	mux.Handle(strings.TrimSuffix(gosdk.Prefix, "/"), goProxy) // the go-get=1 check of the root path
+	var h http.Handler = mux
 	// Tests and scripts read this line to learn the port; keep its format.
 	fmt.Fprintf(e.stdout, "lathe: serving on %s\n", srv.URL())
-	logger.Info("serving", "url", srv.URL(), "data", *data, "version", versionString())
+	logger.Info("serving", "url", srv.URL(), "public_url", public, "go_modules", paths.Root(), "data", *data, "version", versionString())
 	if err := srv.Serve(ctx, h); err != nil {
 		return err
 	}
 	logger.Info("stopped")
 	return nil
+}
+
+// publicEndpoints returns the public URL (without a trailing slash) and the Go module
+// paths of a server listening at listenURL.
+func publicEndpoints(publicURL, goHost, listenURL string) (string, gosdk.Paths, error) {
+	if publicURL == "" {
+		publicURL = listenURL
+	}
+	u, err := url.Parse(publicURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+		return "", gosdk.Paths{}, fmt.Errorf("--public-url %q must be an http or https URL such as https://lathe.example.com", publicURL)
+	}
+	if goHost == "" {
+		goHost = u.Hostname()
+	}
+	paths := gosdk.Paths{Host: goHost}
+	if err := gomodule.CheckPath(paths.Root() + "/o/m/p/n"); err != nil {
+		return "", gosdk.Paths{}, fmt.Errorf("Go module paths cannot start with %q (%v); set --go-host to a lowercase host name with a dot, e.g. lathe.example.com", goHost, err)
+	}
+	return strings.TrimSuffix(u.String(), "/"), paths, nil
 }
 
 // openMetadata opens (creating if needed) the SQLite metadata store in dir.

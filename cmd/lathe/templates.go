@@ -126,7 +126,7 @@ no :vN is given) and write the merged output of its plugins under --out.`, e.std
 		if err != nil {
 			return err
 		}
-		files, err := reg.GenerationFiles(ctx, commit)
+		files, _, err := reg.GenerationFiles(ctx, commit)
 		if err != nil {
 			return err
 		}

@@ -62,7 +62,7 @@ func Request(files []File, parameter string, includeImports, includeWKT bool) (*
 	}
 	for i, f := range files {
 		fd := f.Proto
-		if !f.IsImport || (includeImports && (includeWKT || !isWellKnown(fd.GetName()))) {
+		if !f.IsImport || (includeImports && (includeWKT || !IsWellKnown(fd.GetName()))) {
 			req.FileToGenerate = append(req.FileToGenerate, fd.GetName())
 			req.SourceFileDescriptors = append(req.SourceFileDescriptors, fd)
 			stripped, err := options.StripSourceRetentionOptionsFromFile(fd)
@@ -98,4 +98,6 @@ var wellKnown = map[string]bool{ //nolint:gochecknoglobals // read-only table
 	"google/protobuf/wrappers.proto":        true,
 }
 
-func isWellKnown(name string) bool { return wellKnown[name] }
+// IsWellKnown reports whether the file is one of the well-known types, which generated
+// code imports from each language's protobuf runtime.
+func IsWellKnown(name string) bool { return wellKnown[name] }

@@ -16,21 +16,24 @@ import (
 
 // GenerationFiles compiles a commit with its dependency closure, keeping source code info,
 // and returns its files as a buf image orders them: the commit's .proto files in path
-// order, each after everything it imports; imported files are marked as imports.
-func (r *Registry) GenerationFiles(ctx context.Context, c store.Commit) ([]codegen.File, error) {
+// order, each after everything it imports; imported files are marked as imports. It also
+// returns the commit each file comes from, by path.
+func (r *Registry) GenerationFiles(ctx context.Context, c store.Commit) ([]codegen.File, map[string]store.Commit, error) {
 	g, err := r.Graph(ctx, []store.Commit{c})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
+	origin := make(map[string]store.Commit)
 	contents := make(map[string][]byte)
 	var targets []string
 	for i, gc := range g.Commits {
 		files, err := r.Files(ctx, gc, module.IsProto)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		for _, f := range files {
 			contents[f.Path] = f.Content
+			origin[f.Path] = gc
 			if i == 0 {
 				targets = append(targets, f.Path)
 			}
@@ -42,7 +45,7 @@ func (r *Registry) GenerationFiles(ctx context.Context, c store.Commit) ([]codeg
 		return content, ok
 	}, r.parses, true)
 	if err != nil {
-		return nil, fmt.Errorf("commit %s: %w", c.ID, err)
+		return nil, nil, fmt.Errorf("commit %s: %w", c.ID, err)
 	}
 	isTarget := make(map[string]bool, len(targets))
 	for _, t := range targets {
@@ -69,5 +72,5 @@ func (r *Registry) GenerationFiles(ctx context.Context, c store.Commit) ([]codeg
 	for _, t := range targets {
 		visit(byPath[t])
 	}
-	return out, nil
+	return out, origin, nil
 }

@@ -1,0 +1,297 @@
+package gosdk
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"html"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"golang.org/x/mod/module"
+
+	"github.com/lathe-registry/lathe/internal/auth"
+	"github.com/lathe-registry/lathe/internal/codegen"
+	"github.com/lathe-registry/lathe/internal/registry"
+	"github.com/lathe-registry/lathe/internal/sdk"
+	"github.com/lathe-registry/lathe/internal/store"
+)
+
+// Prefix is the URL path the proxy is served under: GOPROXY={public URL}/gen/go.
+const Prefix = "/gen/go/"
+
+// Proxy serves the GOPROXY protocol at [Prefix], and go-get=1 pages pointing the go
+// command at it.
+//
+// Anything that is not a module of Lathe's, or that the caller may not see, is 404 with a
+// text/plain reason, so that GOPROXY lists fall through to the next proxy and the go
+// command's probes of path prefixes stay quiet. A plugin that fails is 500 with its
+// message, which the go command shows.
+type Proxy struct {
+	Packager
+	// PublicURL is the server's URL as clients reach it, without a trailing slash.
+	PublicURL string
+	Log       *slog.Logger
+}
+
+func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		w.Header().Set("Allow", "GET, HEAD")
+		textError(w, http.StatusMethodNotAllowed, "the Go module proxy is read-only")
+		return
+	}
+	if r.URL.Query().Get("go-get") == "1" {
+		p.serveGoGet(w)
+		return
+	}
+	rest := strings.TrimPrefix(r.URL.Path, Prefix)
+	escPath, file, ok := splitRequest(rest)
+	if !ok {
+		textError(w, http.StatusNotFound, "not a Go module proxy request")
+		return
+	}
+	modPath, err := module.UnescapePath(escPath)
+	if err != nil {
+		textError(w, http.StatusNotFound, "invalid module path")
+		return
+	}
+	target, _, ok := p.Paths.Parse(modPath)
+	if !ok {
+		textError(w, http.StatusNotFound, fmt.Sprintf("%s is not a module of this registry; its modules are %s/{owner}/{module}/{plugin-owner}/{plugin}", modPath, p.Paths.Root()))
+		return
+	}
+	ctx, err := auth.FromRequest(r.Context(), p.SDKs.Registry().Store(), r)
+	if errors.Is(err, auth.ErrInvalidToken) {
+		textError(w, http.StatusUnauthorized, err.Error())
+		return
+	} else if err != nil {
+		p.fail(w, err)
+		return
+	}
+	req := request{path: modPath, sdk: target}
+	switch {
+	case file == "@latest":
+		p.serveLatest(ctx, w, req, false)
+	case file == "@v/list":
+		p.serveLatest(ctx, w, req, true)
+	case strings.HasSuffix(file, ".info"):
+		p.serveInfo(ctx, w, req, strings.TrimSuffix(strings.TrimPrefix(file, "@v/"), ".info"))
+	case strings.HasSuffix(file, ".mod"):
+		p.serveArtifact(ctx, w, r, req, strings.TrimSuffix(strings.TrimPrefix(file, "@v/"), ".mod"), true)
+	case strings.HasSuffix(file, ".zip"):
+		p.serveArtifact(ctx, w, r, req, strings.TrimSuffix(strings.TrimPrefix(file, "@v/"), ".zip"), false)
+	default:
+		textError(w, http.StatusNotFound, "unknown Go module proxy endpoint "+file)
+	}
+}
+
+type request struct {
+	path string
+	sdk  sdk.SDK
+}
+
+// splitRequest splits "{module}/@v/{file}" or "{module}/@latest".
+func splitRequest(rest string) (modPath, file string, ok bool) {
+	if m, ok := strings.CutSuffix(rest, "/@latest"); ok {
+		return m, "@latest", m != ""
+	}
+	i := strings.Index(rest, "/@v/")
+	if i <= 0 || strings.Contains(rest[i+len("/@v/"):], "/") {
+		return "", "", false
+	}
+	return rest[:i], rest[i+1:], true
+}
+
+// serveGoGet answers go-get=1 with the mod-kind import meta tag for every module path.
+func (p *Proxy) serveGoGet(w http.ResponseWriter) {
+	root := p.Paths.Root()
+	content := html.EscapeString(root + " mod " + p.PublicURL + strings.TrimSuffix(Prefix, "/"))
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	fmt.Fprintf(w, "<!DOCTYPE html>\n<html><head>\n<meta name=\"go-import\" content=\"%s\">\n</head><body>\ngo get %s/...: GOPROXY=%s%s\n</body></html>\n",
+		content, html.EscapeString(root), html.EscapeString(p.PublicURL), html.EscapeString(strings.TrimSuffix(Prefix, "/")))
+}
+
+type info struct {
+	Version string
+	Time    *time.Time `json:",omitempty"`
+}
+
+func buildInfo(b sdk.Build) info {
+	t := b.Commit.CreateTime.UTC().Truncate(time.Second)
+	return info{Version: Version(b), Time: &t}
+}
+
+// serveLatest answers @latest, or @v/list with the same version.
+func (p *Proxy) serveLatest(ctx context.Context, w http.ResponseWriter, req request, list bool) {
+	b, err := p.SDKs.Resolve(ctx, req.sdk, sdk.CommitRef{}, sdk.Pin{})
+	if err == nil && p.Paths.Path(b) != req.path {
+		err = fmt.Errorf("%w: the latest version of %s is at %s", sdk.ErrNotFound, req.sdk, p.Paths.Path(b))
+	}
+	if err != nil {
+		p.fail(w, err)
+		return
+	}
+	w.Header().Set("Cache-Control", "no-cache")
+	if list {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		fmt.Fprintln(w, Version(b))
+		return
+	}
+	writeJSON(w, buildInfo(b))
+}
+
+// resolve finds the build a canonical version names.
+func (p *Proxy) resolve(ctx context.Context, req request, v string) (sdk.Build, error) {
+	vr, ok := parseVersion(req.sdk.Gen.Template, v)
+	if !ok {
+		return sdk.Build{}, fmt.Errorf("%w: %s is not a version of %s", sdk.ErrNotFound, v, req.path)
+	}
+	var (
+		b   sdk.Build
+		err error
+	)
+	if req.sdk.Gen.Template {
+		b, err = p.SDKs.Resolve(ctx, req.sdk, sdk.CommitRef{Seq: vr.seq}, sdk.Pin{Template: int(vr.template)})
+	} else {
+		b, err = p.SDKs.Resolve(ctx, req.sdk, sdk.CommitRef{ID: vr.bsr.ShortCommit}, sdk.Pin{Version: vr.bsr.PluginVersion, Revision: vr.bsr.Revision})
+		if err == nil && vr.bsr.Timestamp == "00000000000000" {
+			// A commit that later reached the default label keeps its earlier version.
+			b.OnDefaultLabel = false
+		}
+	}
+	if err != nil {
+		return sdk.Build{}, err
+	}
+	if p.Paths.Path(b) != req.path || Version(b) != v {
+		return sdk.Build{}, fmt.Errorf("%w: %s is not a version of %s", sdk.ErrNotFound, v, req.path)
+	}
+	return b, nil
+}
+
+// serveInfo answers .info for canonical versions and for queries: a label name, or a
+// commit id or its 12-character prefix.
+func (p *Proxy) serveInfo(ctx context.Context, w http.ResponseWriter, req request, escVersion string) {
+	v, err := module.UnescapeVersion(escVersion)
+	if err != nil {
+		textError(w, http.StatusNotFound, "invalid version")
+		return
+	}
+	if _, ok := parseVersion(req.sdk.Gen.Template, v); ok {
+		b, err := p.resolve(ctx, req, v)
+		if err != nil {
+			p.fail(w, err)
+			return
+		}
+		w.Header().Set("Cache-Control", "public, max-age=31536000, immutable")
+		writeJSON(w, buildInfo(b))
+		return
+	}
+	b, err := p.query(ctx, req, v)
+	if err != nil {
+		p.fail(w, err)
+		return
+	}
+	w.Header().Set("Cache-Control", "no-cache")
+	writeJSON(w, buildInfo(b))
+}
+
+func (p *Proxy) query(ctx context.Context, req request, q string) (sdk.Build, error) {
+	var (
+		b   sdk.Build
+		err error
+	)
+	if len(q) >= 12 && len(q) <= 32 && strings.Trim(q, "0123456789abcdef") == "" {
+		b, err = p.SDKs.Resolve(ctx, req.sdk, sdk.CommitRef{ID: q}, sdk.Pin{})
+	}
+	if b.Commit.ID == "" {
+		if registry.CheckLabelName(q) != nil {
+			return sdk.Build{}, fmt.Errorf("%w: %q is not a version, label or commit of %s", sdk.ErrNotFound, q, req.path)
+		}
+		b, err = p.SDKs.Resolve(ctx, req.sdk, sdk.CommitRef{Label: q}, sdk.Pin{})
+	}
+	if err != nil {
+		return sdk.Build{}, err
+	}
+	if p.Paths.Path(b) != req.path {
+		return sdk.Build{}, fmt.Errorf("%w: the latest version of %s is at %s", sdk.ErrNotFound, req.sdk, p.Paths.Path(b))
+	}
+	return b, nil
+}
+
+// serveArtifact answers .mod and .zip with the bytes stored when the version was first
+// asked for, generating them then.
+func (p *Proxy) serveArtifact(ctx context.Context, w http.ResponseWriter, r *http.Request, req request, escVersion string, mod bool) {
+	v, err := module.UnescapeVersion(escVersion)
+	if err != nil {
+		textError(w, http.StatusNotFound, "invalid version")
+		return
+	}
+	st := p.SDKs.Registry().Store()
+	a, err := st.Artifact(ctx, Ecosystem, req.path, v)
+	if err == nil {
+		// Published: only access is left to check.
+		_, _, err = p.SDKs.Registry().Module(ctx, registry.ModuleRef{ID: a.ModuleID})
+	} else if errors.Is(err, store.ErrNotFound) {
+		var b sdk.Build
+		if b, err = p.resolve(ctx, req, v); err == nil {
+			a, err = p.SDKs.Artifact(ctx, Ecosystem, req.path, v, b.Module.ID, func(ctx context.Context) ([]byte, []byte, error) {
+				start := time.Now()
+				zipData, goMod, err := p.Pack(ctx, b)
+				p.Log.Info("packaged Go module", "module", req.path, "version", v, "duration", time.Since(start), "err", err)
+				return zipData, goMod, err
+			})
+		}
+	}
+	if err != nil {
+		p.fail(w, err)
+		return
+	}
+	w.Header().Set("Cache-Control", "public, max-age=31536000, immutable")
+	if mod {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		_, _ = w.Write(a.Meta)
+		return
+	}
+	rc, err := p.SDKs.Open(ctx, a)
+	if err != nil {
+		p.fail(w, err)
+		return
+	}
+	defer rc.Close()
+	w.Header().Set("Content-Type", "application/zip")
+	if rs, ok := rc.(io.ReadSeeker); ok {
+		http.ServeContent(w, r, "", a.CreateTime, rs)
+		return
+	}
+	_, _ = io.Copy(w, rc)
+}
+
+func (p *Proxy) fail(w http.ResponseWriter, err error) {
+	switch {
+	case errors.Is(err, sdk.ErrNotFound):
+		textError(w, http.StatusNotFound, err.Error())
+	case errors.Is(err, codegen.ErrPlugin):
+		textError(w, http.StatusInternalServerError, "generating the module failed: "+err.Error())
+	case errors.Is(err, context.Canceled):
+		// The client went away.
+	default:
+		p.Log.Error("Go module proxy", "err", err)
+		textError(w, http.StatusInternalServerError, "internal error; the server log has details")
+	}
+}
+
+func textError(w http.ResponseWriter, code int, msg string) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-cache")
+	w.WriteHeader(code)
+	fmt.Fprintln(w, msg)
+}
+
+func writeJSON(w http.ResponseWriter, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(v)
+}
