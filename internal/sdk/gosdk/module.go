@@ -52,7 +52,7 @@ type plan struct {
 	// itself, or the SDK it builds on.
 	base sdk.Build
 	// requires maps module paths to versions.
-	requires map[string]string
+	requires  map[string]string
 	goVersion string
 	// rebased caches base builds by commit id.
 	rebased map[string]sdk.Build
@@ -256,4 +256,3 @@ func (f memFile) Mode() fs.FileMode            { return 0o444 }
 func (f memFile) ModTime() time.Time           { return time.Time{} }
 func (f memFile) IsDir() bool                  { return false }
 func (f memFile) Sys() any                     { return nil }
-
