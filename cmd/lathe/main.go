@@ -45,6 +45,8 @@ Commands:
   plugin deprecate  deprecate a plugin version
   template push  publish the next version of a template
   template generate  generate code for a module with a template
+  sdk go         print how to consume a module's Go SDK (GOPROXY, netrc, go get)
+  cache clear    forget cached generation outputs (published SDKs stay)
   version        print the version
 
 Run "lathe <command> --help" for the flags of a command. Every flag can also
@@ -127,6 +129,16 @@ func dispatch(ctx context.Context, e env, args []string) error {
 			return &usageError{msg: "want one of: template push, template generate"}
 		}
 		return sub[rest[0]](ctx, e, rest[1:])
+	case "sdk":
+		if len(rest) == 0 || rest[0] != "go" {
+			return &usageError{msg: "want: sdk go"}
+		}
+		return cmdSDKGo(ctx, e, rest[1:])
+	case "cache":
+		if len(rest) == 0 || rest[0] != "clear" {
+			return &usageError{msg: "want: cache clear"}
+		}
+		return cmdCacheClear(ctx, e, rest[1:])
 	case "version", "--version", "-version":
 		fmt.Fprintf(e.stdout, "lathe %s (%s %s/%s)\n", versionString(), runtime.Version(), runtime.GOOS, runtime.GOARCH)
 		return nil

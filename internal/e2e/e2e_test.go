@@ -6,6 +6,7 @@ package e2e
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -17,6 +18,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"math/big"
 	"net"
 	"net/http"
@@ -399,6 +401,17 @@ func cmdLatheServe(ts *testscript.TestScript, neg bool, args []string) {
 		serveArgs = append(serveArgs, "--tls-cert", certs.certFile, "--tls-key", certs.keyFile)
 		bufTLS = "tls:\n  use: systemandlocal\n  root_cert_file_paths:\n    - " + strconv.Quote(certs.caFile) + "\n"
 		ts.Setenv("CURL_FLAGS", "--cacert="+certs.caFile)
+		// Package managers (the go command, cargo, npm, pip) trust the system's roots, which
+		// they still need for public registries, plus the harness's CA.
+		bundle := filepath.Join(work, "tls", "bundle.pem")
+		system, err := os.ReadFile(cmp.Or(ts.Getenv("SSL_CERT_FILE"), "/etc/ssl/certs/ca-certificates.crt"))
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			ts.Fatalf("reading the system CA bundle: %v", err)
+		}
+		ca, err := os.ReadFile(certs.caFile)
+		ts.Check(err)
+		ts.Check(os.WriteFile(bundle, append(append(system, '\n'), ca...), 0o644))
+		ts.Setenv("SSL_CERT_FILE", bundle)
 	}
 	configDir := ts.Getenv("BUF_CONFIG_DIR")
 	ts.Check(os.MkdirAll(configDir, 0o755))

@@ -316,6 +316,9 @@ type Tx interface {
 	// PutGenerationOutput records the blob key of the output of a generation key. Keys are
 	// written once: a second Put of the same key keeps the first value and returns it.
 	PutGenerationOutput(ctx context.Context, key, blobKey string) (string, error)
+	// DeleteGenerationOutputs forgets every cached generation output, returning how many
+	// there were. Published artifacts are not outputs and stay.
+	DeleteGenerationOutputs(ctx context.Context) (int64, error)
 
 	// PutArtifact publishes a version of a package, setting CreateTime. A version is
 	// written once: putting it again keeps the first record and returns it.

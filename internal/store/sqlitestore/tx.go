@@ -346,3 +346,11 @@ func (t *tx) PutArtifact(ctx context.Context, a store.Artifact) (store.Artifact,
 	}
 	return t.Artifact(ctx, a.Ecosystem, a.Name, a.Version)
 }
+
+func (t *tx) DeleteGenerationOutputs(ctx context.Context) (int64, error) {
+	res, err := t.tx.ExecContext(ctx, "DELETE FROM generation_outputs")
+	if err != nil {
+		return 0, wrap(err, "delete generation outputs")
+	}
+	return res.RowsAffected()
+}

@@ -688,6 +688,25 @@ func testGenerationOutputs(t *testing.T, s store.Store) {
 		return nil
 	})
 	wantEqual(t, "GenerationOutput(k3)", get("k3"), "blob-c")
+
+	// Deleting them all forgets every key, and leaves artifacts alone.
+	put2 := store.Artifact{Ecosystem: "go", Name: "p", Version: "v1", ModuleID: newID(), Blob: "blob-z"}
+	var n int64
+	update(t, s, func(tx store.Tx) (err error) {
+		if _, err := tx.PutArtifact(ctx, put2); err != nil {
+			return err
+		}
+		n, err = tx.DeleteGenerationOutputs(ctx)
+		return err
+	})
+	wantEqual(t, "DeleteGenerationOutputs", n, int64(3))
+	for _, k := range []string{"k1", "k2", "k3"} {
+		_, err := s.GenerationOutput(ctx, k)
+		wantErr(t, "GenerationOutput after DeleteGenerationOutputs", err, store.ErrNotFound)
+	}
+	_, err = s.Artifact(ctx, "go", "p", "v1")
+	check(t, "Artifact after DeleteGenerationOutputs", err)
+	wantEqual(t, "put after DeleteGenerationOutputs", put("k1", "blob-e"), "blob-e")
 }
 
 // Reads within transactions, concurrency.
