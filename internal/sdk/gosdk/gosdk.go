@@ -100,7 +100,7 @@ func (p Paths) Parse(path string) (sdk.SDK, string, bool) {
 	switch {
 	case len(elems) == 5 && elems[0] == "t":
 		return sdk.SDK{Owner: elems[3], Module: elems[4], Gen: sdk.Generator{Template: true, Owner: elems[1], Name: elems[2]}}, "", true
-	case len(elems) == 4:
+	case len(elems) == 4 && elems[0] != "t":
 		return sdk.SDK{Owner: elems[0], Module: elems[1], Gen: sdk.Generator{Owner: elems[2], Name: elems[3]}}, major, true
 	}
 	return sdk.SDK{}, "", false

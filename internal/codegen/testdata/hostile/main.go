@@ -2,7 +2,9 @@
 // little (so that concurrent calls overlap) and writes one file listing the files to
 // generate. Its parameter selects misbehaviour: loop, alloc (4 GiB), fork (fork bomb),
 // read=PATH, dial=HOST:PORT, write=PATH, abs, dotdot, huge (1 GiB of output), garbage,
-// exit (status 3), error (an error response).
+// exit (status 3), error (an error response), nested (writes sub/go.mod, which cannot
+// be in a Go module). Only the parameter's first comma-separated option counts, so
+// options Lathe appends (import mappings) do not change the behaviour.
 package main
 
 import (
@@ -30,7 +32,7 @@ func main() {
 	}
 	resp := &pluginpb.CodeGeneratorResponse{}
 	name, content := "hostile.txt", strings.Join(req.GetFileToGenerate(), "\n")+"\n"
-	param := req.GetParameter()
+	param, _, _ := strings.Cut(req.GetParameter(), ",")
 	switch {
 	case param == "":
 		time.Sleep(300 * time.Millisecond)
@@ -65,6 +67,8 @@ func main() {
 		}
 	case param == "abs":
 		name = "/etc/cron.d/hostile"
+	case param == "nested":
+		name = "sub/go.mod"
 	case param == "dotdot":
 		name = "../../hostile.txt"
 	case param == "huge":

@@ -1,0 +1,170 @@
+package gosdk
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/mod/module"
+	"golang.org/x/mod/semver"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/descriptorpb"
+
+	"github.com/lathe-registry/lathe/internal/sdk"
+	"github.com/lathe-registry/lathe/internal/store"
+)
+
+func build(s sdk.SDK, pluginVersion string, rev int, tv int, seq int64, onDefault bool) sdk.Build {
+	return sdk.Build{
+		SDK:            s,
+		Commit:         store.Commit{ID: "0123456789abcdef0123456789abcdef", Seq: seq, CreateTime: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)},
+		OnDefaultLabel: onDefault,
+		Steps:          []sdk.Step{{Version: store.PluginVersion{Version: pluginVersion, Revision: rev}}},
+		Template:       store.TemplateVersion{Version: tv},
+	}
+}
+
+// Every version names one build, and the path and version are what the go command accepts.
+func TestPathsAndVersions(t *testing.T) {
+	p := Paths{Host: "lathe.example.com"}
+	plugin := sdk.SDK{Owner: "acme", Module: "pet-apis", Gen: sdk.Generator{Owner: "protocolbuffers", Name: "go"}}
+	tmpl := sdk.SDK{Owner: "acme", Module: "pet-apis", Gen: sdk.Generator{Template: true, Owner: "platform", Name: "go-sdk"}}
+	for _, c := range []struct {
+		b                 sdk.Build
+		wantPath, wantVer string
+		wantMajor         string
+	}{
+		{build(plugin, "v1.36.11", 2, 0, 7, true), "lathe.example.com/gen/go/acme/pet-apis/protocolbuffers/go", "v1.36.11-20260102030405-0123456789ab.2", ""},
+		{build(plugin, "v1.36.11", 1, 0, 7, false), "lathe.example.com/gen/go/acme/pet-apis/protocolbuffers/go", "v1.36.11-00000000000000-0123456789ab.1", ""},
+		{build(plugin, "v36.0", 1, 0, 7, true), "lathe.example.com/gen/go/acme/pet-apis/protocolbuffers/go/v36", "v36.0.0-20260102030405-0123456789ab.1", "v36"},
+		{build(tmpl, "", 0, 3, 41, false), "lathe.example.com/gen/go/t/platform/go-sdk/acme/pet-apis", "v1.3.41", ""},
+	} {
+		path, v := p.Path(c.b), Version(c.b)
+		if path != c.wantPath || v != c.wantVer {
+			t.Errorf("Path, Version = %s, %s; want %s, %s", path, v, c.wantPath, c.wantVer)
+		}
+		if err := module.Check(path, v); err != nil {
+			t.Errorf("module.Check(%s, %s): %v", path, v, err)
+		}
+		if module.IsPseudoVersion(v) {
+			t.Errorf("%s is a pseudo-version; the go command would hide it from lists", v)
+		}
+		got, major, ok := p.Parse(path)
+		if !ok || got != c.b.SDK || major != c.wantMajor {
+			t.Errorf("Parse(%s) = %+v, %q, %v; want %+v, %q", path, got, major, ok, c.b.SDK, c.wantMajor)
+		}
+		vr, ok := parseVersion(c.b.SDK.Gen.Template, v)
+		if !ok {
+			t.Errorf("parseVersion(%s) failed", v)
+		} else if c.b.SDK.Gen.Template && (vr.template != int64(c.b.Template.Version) || vr.seq != c.b.Commit.Seq) {
+			t.Errorf("parseVersion(%s) = %+v", v, vr)
+		} else if !c.b.SDK.Gen.Template && (vr.bsr.ShortCommit != "0123456789ab" || vr.bsr.Revision != c.b.Plugin().Version.Revision) {
+			t.Errorf("parseVersion(%s) = %+v", v, vr)
+		}
+	}
+}
+
+func TestVersionOrder(t *testing.T) {
+	// Newer default-label commits, newer revisions and newer plugin versions sort higher;
+	// commits never on the default label sort lowest.
+	ordered := []string{
+		"v1.36.10-20270101000000-ffffffffffff.9",
+		"v1.36.11-00000000000000-ffffffffffff.1",
+		"v1.36.11-20260102030405-0123456789ab.1",
+		"v1.36.11-20260102030405-0123456789ab.2",
+		"v1.36.11-20260102030405-0123456789ab.10",
+		"v1.36.11-20260102030406-0000000000aa.1",
+		"v1.36.12-00000000000000-000000000000.1",
+	}
+	for i := 1; i < len(ordered); i++ {
+		if semver.Compare(ordered[i-1], ordered[i]) >= 0 {
+			t.Errorf("%s does not sort below %s", ordered[i-1], ordered[i])
+		}
+	}
+	if semver.Compare("v1.2.9", "v1.3.1") >= 0 || semver.Compare("v1.3.1", "v1.3.10") >= 0 {
+		t.Error("template versions do not grow with template version and commit number")
+	}
+}
+
+func TestParseRejects(t *testing.T) {
+	p := Paths{Host: "lathe.example.com"}
+	for _, path := range []string{
+		"lathe.example.com/gen/go", "lathe.example.com/gen/go/acme", "lathe.example.com/gen/go/acme/m/p",
+		"lathe.example.com/gen/go/acme/m/p/n/extra", "lathe.example.com/gen/go/acme//p/n",
+		"other.example.com/gen/go/acme/m/p/n", "lathe.example.com/gen/go/t/a/b/c",
+		"lathe.example.com/gen/go/acme/m/p/n/v1", "lathe.example.com/gen/go/t/a/b/c/d/v2",
+	} {
+		if s, _, ok := p.Parse(path); ok {
+			t.Errorf("Parse(%s) = %+v, want failure", path, s)
+		}
+	}
+	for _, v := range []string{"v1.2", "v1.1.0+meta", "v2.1.1", "v1.0.1", "v1.1.0", "v1.x.1"} {
+		if _, ok := parseVersion(true, v); ok {
+			t.Errorf("parseVersion(template, %s) succeeded", v)
+		}
+	}
+	for _, v := range []string{"v1.36.11", "v1.36-20260102030405-0123456789ab.1", "v1.36.11-20260102030405-0123456789ab.1+meta"} {
+		if _, ok := parseVersion(false, v); ok {
+			t.Errorf("parseVersion(plugin, %s) succeeded", v)
+		}
+	}
+}
+
+func TestSplitRequest(t *testing.T) {
+	for _, c := range []struct{ in, mod, file string }{
+		{"h/gen/go/a/b/c/d/@v/list", "h/gen/go/a/b/c/d", "@v/list"},
+		{"h/gen/go/a/b/c/d/@v/v1.0.0.zip", "h/gen/go/a/b/c/d", "@v/v1.0.0.zip"},
+		{"h/gen/go/a/b/c/d/@latest", "h/gen/go/a/b/c/d", "@latest"},
+	} {
+		mod, file, ok := splitRequest(c.in)
+		if !ok || mod != c.mod || file != c.file {
+			t.Errorf("splitRequest(%s) = %s, %s, %v", c.in, mod, file, ok)
+		}
+	}
+	for _, in := range []string{"", "@latest", "/@v/list", "h/gen/go/a/@v/x/y.zip", "h/gen/go/a"} {
+		if _, _, ok := splitRequest(in); ok {
+			t.Errorf("splitRequest(%q) succeeded", in)
+		}
+	}
+}
+
+func TestPackageName(t *testing.T) {
+	for _, c := range []struct{ path, pkg, goPackage, want string }{
+		{"acme/weather/v1/w.proto", "acme.weather.v1", "", "weatherv1"},
+		{"acme/weather/v1/w.proto", "acme.weather.v1", "example.com/x;wpb", "wpb"},
+		{"acme/weather/v1/w.proto", "acme.weather.v1", "example.com/x/v1", "weatherv1"},
+		{"acme/weather/w.proto", "acme.weather", "", "weather"},
+		{"w.proto", "", "", "_"},
+		{"a/b/w.proto", "", "", "b"},
+		{"x/w.proto", "x.v1beta1", "", "xv1beta1"},
+		{"x/w.proto", "my-pkg.type", "", "pb_type"},
+	} {
+		fd := &descriptorpb.FileDescriptorProto{Name: proto.String(c.path)}
+		if c.pkg != "" {
+			fd.Package = proto.String(c.pkg)
+		}
+		if c.goPackage != "" {
+			fd.Options = &descriptorpb.FileOptions{GoPackage: proto.String(c.goPackage)}
+		}
+		if got := packageName(sdk.InputFile{Path: c.path, Proto: fd}); got != c.want {
+			t.Errorf("packageName(%s, %q, %q) = %q, want %q", c.path, c.pkg, c.goPackage, got, c.want)
+		}
+	}
+}
+
+func TestGoGetPage(t *testing.T) {
+	p := &Proxy{Packager: Packager{Paths: Paths{Host: "lathe.example.com"}}, PublicURL: "https://lathe.example.com"}
+	rec := httptest.NewRecorder()
+	p.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/gen/go/acme/m/protocolbuffers/go?go-get=1", nil))
+	body := rec.Body.String()
+	if rec.Code != http.StatusOK || !strings.Contains(body, `<meta name="go-import" content="lathe.example.com/gen/go mod https://lathe.example.com/gen/go">`) {
+		t.Errorf("go-get=1 page: %d\n%s", rec.Code, body)
+	}
+	rec = httptest.NewRecorder()
+	p.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/gen/go/x/@v/list", nil))
+	if rec.Code != http.StatusMethodNotAllowed {
+		t.Errorf("POST: %d", rec.Code)
+	}
+}
