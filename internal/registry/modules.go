@@ -173,6 +173,7 @@ func (r *Registry) UpdateModule(ctx context.Context, ref ModuleRef, up ModuleUpd
 		m, err = tx.UpdateModule(ctx, m)
 		return err
 	})
+	r.modules.forget(m.ID)
 	return m, err
 }
 
@@ -185,7 +186,9 @@ func (r *Registry) DeleteModule(ctx context.Context, ref ModuleRef) error {
 	if err := checkWrite(ctx, m, owner.Name); err != nil {
 		return err
 	}
-	return r.store.Update(ctx, func(tx store.Tx) error { return tx.DeleteModule(ctx, m.ID) })
+	err = r.store.Update(ctx, func(tx store.Tx) error { return tx.DeleteModule(ctx, m.ID) })
+	r.modules.forget(m.ID)
+	return err
 }
 
 // ListModules lists the modules the caller can see, of one owner or of all. Filtering

@@ -56,6 +56,8 @@ type Registry struct {
 	parses *module.ParseCache
 	now    func() time.Time
 	log    *slog.Logger
+	// modules remembers modules for ReadableModule.
+	modules moduleCache
 }
 
 // DefaultParseCacheBytes is the default source budget of the parse cache: enough for

@@ -71,6 +71,9 @@ func (s *Service) Generate(ctx context.Context, b Build, options func(Step, []In
 func (s *Service) Artifact(ctx context.Context, ecosystem, name, version, moduleID string, pack func(context.Context) (archive, meta []byte, err error)) (store.Artifact, error) {
 	st := s.reg.Store()
 	if a, err := st.Artifact(ctx, ecosystem, name, version); err == nil || !errors.Is(err, store.ErrNotFound) {
+		if err == nil {
+			s.remember(a)
+		}
 		return a, err
 	}
 	key := ecosystem + "\x00" + name + "\x00" + version
@@ -101,7 +104,9 @@ func (s *Service) Artifact(ctx context.Context, ecosystem, name, version, module
 		if res.Err != nil {
 			return store.Artifact{}, res.Err
 		}
-		return res.Val.(store.Artifact), nil
+		a := res.Val.(store.Artifact)
+		s.remember(a)
+		return a, nil
 	}
 }
 

@@ -193,12 +193,16 @@ type Service struct {
 	engine *codegen.Engine
 	blobs  blob.Store
 	flight singleflight.Group
+	cache  artifactCache
 }
 
 // New returns a service.
 func New(reg *registry.Registry, blobs blob.Store, engine *codegen.Engine) *Service {
 	return &Service{reg: reg, engine: engine, blobs: blobs}
 }
+
+// Blobs returns the blob store of published archives.
+func (s *Service) Blobs() blob.Store { return s.blobs }
 
 // Registry returns the registry the service reads.
 func (s *Service) Registry() *registry.Registry { return s.reg }

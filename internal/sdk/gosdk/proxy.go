@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"html"
-	"io"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -54,7 +53,10 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		textError(w, http.StatusNotFound, "not a Go module proxy request")
 		return
 	}
-	modPath, err := module.UnescapePath(escPath)
+	modPath, err := escPath, error(nil)
+	if strings.Contains(escPath, "!") {
+		modPath, err = module.UnescapePath(escPath)
+	}
 	if err != nil {
 		textError(w, http.StatusNotFound, "invalid module path")
 		return
@@ -230,12 +232,8 @@ func (p *Proxy) serveArtifact(ctx context.Context, w http.ResponseWriter, r *htt
 		textError(w, http.StatusNotFound, "invalid version")
 		return
 	}
-	st := p.SDKs.Registry().Store()
-	a, err := st.Artifact(ctx, Ecosystem, req.path, v)
-	if err == nil {
-		// Published: only access is left to check.
-		_, _, err = p.SDKs.Registry().Module(ctx, registry.ModuleRef{ID: a.ModuleID})
-	} else if errors.Is(err, store.ErrNotFound) {
+	a, err := p.SDKs.Published(ctx, Ecosystem, req.path, v)
+	if errors.Is(err, store.ErrNotFound) {
 		var b sdk.Build
 		if b, err = p.resolve(ctx, req, v); err == nil {
 			a, err = p.SDKs.Artifact(ctx, Ecosystem, req.path, v, b.Module.ID, func(ctx context.Context) ([]byte, []byte, error) {
@@ -250,24 +248,15 @@ func (p *Proxy) serveArtifact(ctx context.Context, w http.ResponseWriter, r *htt
 		p.fail(w, err)
 		return
 	}
-	w.Header().Set("Cache-Control", "public, max-age=31536000, immutable")
 	if mod {
+		w.Header().Set("Cache-Control", "public, max-age=31536000, immutable")
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		_, _ = w.Write(a.Meta)
 		return
 	}
-	rc, err := p.SDKs.Open(ctx, a)
-	if err != nil {
+	if err := p.SDKs.ServeArchive(w, r, a, "application/zip"); err != nil {
 		p.fail(w, err)
-		return
 	}
-	defer rc.Close()
-	w.Header().Set("Content-Type", "application/zip")
-	if rs, ok := rc.(io.ReadSeeker); ok {
-		http.ServeContent(w, r, "", a.CreateTime, rs)
-		return
-	}
-	_, _ = io.Copy(w, rc)
 }
 
 func (p *Proxy) fail(w http.ResponseWriter, err error) {

@@ -1,0 +1,131 @@
+package sdk
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"strconv"
+	"sync"
+
+	"github.com/lathe-registry/lathe/internal/blob"
+	"github.com/lathe-registry/lathe/internal/store"
+)
+
+// Published artifacts never change, so their records and small archives are kept in
+// memory: serving one then costs no store or disk access beyond the access check.
+const (
+	maxCachedRecords      = 100000
+	maxCachedArchive      = 256 << 10
+	maxCachedArchiveBytes = 64 << 20
+)
+
+type artifactCache struct {
+	mu       sync.Mutex
+	records  map[string]store.Artifact
+	archives map[string][]byte // by blob key
+	bytes    int
+}
+
+func artifactKey(ecosystem, name, version string) string {
+	return ecosystem + "\x00" + name + "\x00" + version
+}
+
+// Published returns a published version of a package if the caller may read its module.
+func (s *Service) Published(ctx context.Context, ecosystem, name, version string) (store.Artifact, error) {
+	key := artifactKey(ecosystem, name, version)
+	s.cache.mu.Lock()
+	a, ok := s.cache.records[key]
+	s.cache.mu.Unlock()
+	if !ok {
+		var err error
+		if a, err = s.reg.Store().Artifact(ctx, ecosystem, name, version); err != nil {
+			return a, err
+		}
+		s.remember(a)
+	}
+	if _, err := s.reg.ReadableModule(ctx, a.ModuleID); err != nil {
+		return store.Artifact{}, err
+	}
+	return a, nil
+}
+
+func (s *Service) remember(a store.Artifact) {
+	s.cache.mu.Lock()
+	defer s.cache.mu.Unlock()
+	if s.cache.records == nil || len(s.cache.records) >= maxCachedRecords {
+		s.cache.records = make(map[string]store.Artifact)
+	}
+	s.cache.records[artifactKey(a.Ecosystem, a.Name, a.Version)] = a
+}
+
+// ServeArchive writes an artifact's archive as the response, with range and conditional
+// request support.
+func (s *Service) ServeArchive(w http.ResponseWriter, r *http.Request, a store.Artifact, contentType string) error {
+	w.Header().Set("Content-Type", contentType)
+	w.Header().Set("Cache-Control", "public, max-age=31536000, immutable")
+	s.cache.mu.Lock()
+	data, ok := s.cache.archives[a.Blob]
+	s.cache.mu.Unlock()
+	if ok {
+		serveBytes(w, r, a, data)
+		return nil
+	}
+	rc, err := s.Open(r.Context(), a)
+	if err != nil {
+		return err
+	}
+	defer rc.Close()
+	rs, ok := rc.(io.ReadSeeker)
+	if !ok {
+		data, err := io.ReadAll(rc)
+		if err != nil {
+			return err
+		}
+		rs = bytes.NewReader(data)
+	}
+	size, err := rs.Seek(0, io.SeekEnd)
+	if err != nil {
+		return err
+	}
+	if _, err := rs.Seek(0, io.SeekStart); err != nil {
+		return err
+	}
+	if size <= maxCachedArchive {
+		data := make([]byte, size)
+		if _, err := io.ReadFull(rs, data); err != nil {
+			return err
+		}
+		// A corrupt blob must not be cached and served forever.
+		if blob.Key(data) != a.Blob {
+			return errors.New("archive " + a.Blob + " does not match its key")
+		}
+		s.cache.mu.Lock()
+		if s.cache.archives == nil || s.cache.bytes+len(data) > maxCachedArchiveBytes {
+			s.cache.archives, s.cache.bytes = make(map[string][]byte), 0
+		}
+		s.cache.archives[a.Blob] = data
+		s.cache.bytes += len(data)
+		s.cache.mu.Unlock()
+		serveBytes(w, r, a, data)
+		return nil
+	}
+	http.ServeContent(w, r, "", a.CreateTime, rs)
+	return nil
+}
+
+// serveBytes writes a whole archive in one write, the common case; ranges and
+// conditional requests, which package managers rarely send, go through ServeContent.
+func serveBytes(w http.ResponseWriter, r *http.Request, a store.Artifact, data []byte) {
+	if r.Header.Get("Range") != "" || r.Header.Get("If-Modified-Since") != "" || r.Header.Get("If-None-Match") != "" ||
+		r.Header.Get("If-Range") != "" || r.Header.Get("If-Unmodified-Since") != "" || r.Header.Get("If-Match") != "" {
+		http.ServeContent(w, r, "", a.CreateTime, bytes.NewReader(data))
+		return
+	}
+	w.Header().Set("Content-Length", strconv.Itoa(len(data)))
+	w.WriteHeader(http.StatusOK)
+	if r.Method != http.MethodHead {
+		_, _ = w.Write(data)
+	}
+}
