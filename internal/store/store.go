@@ -212,6 +212,44 @@ type Artifact struct {
 	CreateTime time.Time
 }
 
+// Interest records that someone asked for the SDKs of a module in one ecosystem, from
+// one generator ("plugin:owner/name" or "template:owner/name"). Ecosystems that need
+// packages generated before they are listed (Cargo) generate every new default-label
+// commit of a module with an interest.
+type Interest struct {
+	ModuleID   string
+	Ecosystem  string
+	Generator  string
+	CreateTime time.Time
+}
+
+// JobState is the state of a generation job.
+type JobState int
+
+const (
+	JobPending JobState = iota + 1
+	JobFailed
+)
+
+// Job is a durable request to generate and publish one SDK version: a commit with a
+// generator pinned to a version. Finished jobs are deleted; failed ones stay with their
+// error until retried.
+type Job struct {
+	ID        int64
+	Ecosystem string
+	ModuleID  string
+	CommitID  string
+	Generator string
+	// PluginVersion and PluginRevision pin a plugin; TemplateVersion a template.
+	PluginVersion   string
+	PluginRevision  int
+	TemplateVersion int
+	State           JobState
+	Error           string
+	CreateTime      time.Time
+	UpdateTime      time.Time
+}
+
 // Reader is the read half of the store.
 type Reader interface {
 	// OwnerByID and OwnerByName find users and organizations.
@@ -268,6 +306,11 @@ type Reader interface {
 	Artifact(ctx context.Context, ecosystem, name, version string) (Artifact, error)
 	// ListArtifacts lists the published versions of a package in publication order.
 	ListArtifacts(ctx context.Context, ecosystem, name string, page Page) ([]Artifact, error)
+
+	// Interests lists the interests in a module, oldest first.
+	Interests(ctx context.Context, moduleID string) ([]Interest, error)
+	// Jobs lists jobs in a state by id (ascending), the state 0 meaning all.
+	Jobs(ctx context.Context, state JobState, page Page) ([]Job, error)
 }
 
 // Tx is a transaction: reads see the transaction's own writes.
@@ -323,6 +366,16 @@ type Tx interface {
 	// PutArtifact publishes a version of a package, setting CreateTime. A version is
 	// written once: putting it again keeps the first record and returns it.
 	PutArtifact(ctx context.Context, a Artifact) (Artifact, error)
+
+	// AddInterest records an interest, reporting whether it is new.
+	AddInterest(ctx context.Context, i Interest) (bool, error)
+	// EnqueueJob stores a pending job, assigning ID and times. A job equal in ecosystem,
+	// commit, generator and pin to a stored one is not added again: the stored one is
+	// returned, made pending again if it had failed.
+	EnqueueJob(ctx context.Context, j Job) (Job, error)
+	// FinishJob deletes a job; FailJob marks it failed with an error.
+	FinishJob(ctx context.Context, id int64) error
+	FailJob(ctx context.Context, id int64, message string) error
 }
 
 // Store is a metadata store.

@@ -615,3 +615,40 @@ func (r reader) ListArtifacts(ctx context.Context, ecosystem, name string, page 
 	}
 	return as, nil
 }
+
+// Interests and jobs.
+
+func (r reader) Interests(ctx context.Context, moduleID string) ([]store.Interest, error) {
+	is, err := list(ctx, r.q, func(s scanner) (store.Interest, error) {
+		var i store.Interest
+		var created int64
+		err := s.Scan(&i.ModuleID, &i.Ecosystem, &i.Generator, &created)
+		i.CreateTime = fromMicros(created)
+		return i, err
+	}, "SELECT module_id, ecosystem, generator, create_time FROM interests WHERE module_id = ? ORDER BY create_time, ecosystem, generator", moduleID)
+	if err != nil {
+		return nil, wrap(err, "interests in module %q", moduleID)
+	}
+	return is, nil
+}
+
+const jobCols = "id, ecosystem, module_id, commit_id, generator, plugin_version, plugin_revision, template_version, state, error, create_time, update_time"
+
+func scanJob(s scanner) (store.Job, error) {
+	var j store.Job
+	var created, updated int64
+	err := s.Scan(&j.ID, &j.Ecosystem, &j.ModuleID, &j.CommitID, &j.Generator, &j.PluginVersion, &j.PluginRevision,
+		&j.TemplateVersion, &j.State, &j.Error, &created, &updated)
+	j.CreateTime, j.UpdateTime = fromMicros(created), fromMicros(updated)
+	return j, err
+}
+
+func (r reader) Jobs(ctx context.Context, state store.JobState, page store.Page) ([]store.Job, error) {
+	limit, offset := limitOffset(page)
+	js, err := list(ctx, r.q, scanJob, "SELECT "+jobCols+" FROM jobs WHERE ? = 0 OR state = ? ORDER BY id LIMIT ? OFFSET ?",
+		state, state, limit, offset)
+	if err != nil {
+		return nil, wrap(err, "list jobs")
+	}
+	return js, nil
+}

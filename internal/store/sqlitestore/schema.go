@@ -180,6 +180,34 @@ CREATE TABLE artifacts (
 ) STRICT;
 CREATE INDEX artifacts_by_name ON artifacts (ecosystem, name, seq);
 `,
+
+	// Version 4: interests in SDKs and the durable queue of generation jobs.
+	`
+CREATE TABLE interests (
+	module_id   TEXT NOT NULL REFERENCES modules (id) ON DELETE CASCADE,
+	ecosystem   TEXT NOT NULL,
+	generator   TEXT NOT NULL,
+	create_time INTEGER NOT NULL,
+	PRIMARY KEY (module_id, ecosystem, generator)
+) STRICT, WITHOUT ROWID;
+
+CREATE TABLE jobs (
+	id               INTEGER PRIMARY KEY,
+	ecosystem        TEXT NOT NULL,
+	module_id        TEXT NOT NULL REFERENCES modules (id) ON DELETE CASCADE,
+	commit_id        TEXT NOT NULL,
+	generator        TEXT NOT NULL,
+	plugin_version   TEXT NOT NULL,
+	plugin_revision  INTEGER NOT NULL,
+	template_version INTEGER NOT NULL,
+	state            INTEGER NOT NULL,
+	error            TEXT NOT NULL,
+	create_time      INTEGER NOT NULL,
+	update_time      INTEGER NOT NULL,
+	UNIQUE (ecosystem, commit_id, generator, plugin_version, plugin_revision, template_version)
+) STRICT;
+CREATE INDEX jobs_by_state ON jobs (state, id);
+`,
 }
 
 // migrate brings the schema of db up to date. Its transaction begins with BEGIN

@@ -354,3 +354,58 @@ func (t *tx) DeleteGenerationOutputs(ctx context.Context) (int64, error) {
 	}
 	return res.RowsAffected()
 }
+
+func (t *tx) AddInterest(ctx context.Context, i store.Interest) (bool, error) {
+	res, err := t.tx.ExecContext(ctx,
+		"INSERT INTO interests (module_id, ecosystem, generator, create_time) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+		i.ModuleID, i.Ecosystem, i.Generator, t.now())
+	if err != nil {
+		return false, wrap(err, "add interest in module %q", i.ModuleID)
+	}
+	n, err := res.RowsAffected()
+	return n > 0, err
+}
+
+func (t *tx) EnqueueJob(ctx context.Context, j store.Job) (store.Job, error) {
+	now := t.now()
+	// A failed job asked for again is retried; a pending one stays as it is.
+	_, err := t.tx.ExecContext(ctx, `INSERT INTO jobs (ecosystem, module_id, commit_id, generator, plugin_version, plugin_revision,
+		template_version, state, error, create_time, update_time) VALUES (?, ?, ?, ?, ?, ?, ?, ?, '', ?, ?)
+		ON CONFLICT DO UPDATE SET state = excluded.state, error = '', update_time = excluded.update_time WHERE state = ?`,
+		j.Ecosystem, j.ModuleID, j.CommitID, j.Generator, j.PluginVersion, j.PluginRevision, j.TemplateVersion,
+		store.JobPending, now, now, store.JobFailed)
+	if err != nil {
+		return store.Job{}, wrap(err, "enqueue job")
+	}
+	stored, err := scanJob(t.tx.QueryRowContext(ctx, "SELECT "+jobCols+` FROM jobs WHERE ecosystem = ? AND commit_id = ? AND generator = ?
+		AND plugin_version = ? AND plugin_revision = ? AND template_version = ?`,
+		j.Ecosystem, j.CommitID, j.Generator, j.PluginVersion, j.PluginRevision, j.TemplateVersion))
+	if err != nil {
+		return store.Job{}, wrap(err, "enqueue job")
+	}
+	return stored, nil
+}
+
+func (t *tx) FinishJob(ctx context.Context, id int64) error {
+	return t.oneRow(ctx, "finish job", "DELETE FROM jobs WHERE id = ?", id)
+}
+
+func (t *tx) FailJob(ctx context.Context, id int64, message string) error {
+	return t.oneRow(ctx, "fail job", "UPDATE jobs SET state = ?, error = ?, update_time = ? WHERE id = ?", store.JobFailed, message, t.now(), id)
+}
+
+// oneRow runs a statement that must change exactly one row.
+func (t *tx) oneRow(ctx context.Context, what, query string, args ...any) error {
+	res, err := t.tx.ExecContext(ctx, query, args...)
+	if err != nil {
+		return wrap(err, "%s", what)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return wrap(err, "%s", what)
+	}
+	if n == 0 {
+		return fmt.Errorf("%s: %w", what, store.ErrNotFound)
+	}
+	return nil
+}

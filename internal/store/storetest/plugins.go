@@ -1011,3 +1011,97 @@ func testLabelHadCommit(t *testing.T, s store.Store) {
 		t.Error("LabelHadCommit(unknown label) = true")
 	}
 }
+
+// Interests and jobs.
+
+func testInterests(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	alice := createUser(t, s, "alice")
+	m := createModule(t, s, alice.ID, "m")
+	other := createModule(t, s, alice.ID, "other")
+	add := func(i store.Interest) bool {
+		t.Helper()
+		var created bool
+		update(t, s, func(tx store.Tx) (err error) {
+			created, err = tx.AddInterest(ctx, i)
+			return err
+		})
+		return created
+	}
+	wantEqual(t, "first AddInterest", add(store.Interest{ModuleID: m.ID, Ecosystem: "cargo", Generator: "plugin:a/b"}), true)
+	tick()
+	wantEqual(t, "second AddInterest", add(store.Interest{ModuleID: m.ID, Ecosystem: "cargo", Generator: "plugin:a/b"}), false)
+	wantEqual(t, "AddInterest, other generator", add(store.Interest{ModuleID: m.ID, Ecosystem: "cargo", Generator: "plugin:a/c"}), true)
+	wantEqual(t, "AddInterest, other ecosystem", add(store.Interest{ModuleID: m.ID, Ecosystem: "npm", Generator: "plugin:a/b"}), true)
+	add(store.Interest{ModuleID: other.ID, Ecosystem: "cargo", Generator: "plugin:a/b"})
+	got, err := s.Interests(ctx, m.ID)
+	check(t, "Interests", err)
+	if len(got) != 3 {
+		t.Fatalf("Interests = %+v, want 3", got)
+	}
+	checkTime(t, "Interest.CreateTime", got[0].CreateTime)
+	wantEqual(t, "first interest", [3]string{got[0].ModuleID, got[0].Ecosystem, got[0].Generator}, [3]string{m.ID, "cargo", "plugin:a/b"})
+	// Deleting the module deletes its interests.
+	update(t, s, func(tx store.Tx) error { return tx.DeleteModule(ctx, m.ID) })
+	got, err = s.Interests(ctx, m.ID)
+	check(t, "Interests after DeleteModule", err)
+	if len(got) != 0 {
+		t.Errorf("Interests after DeleteModule = %+v", got)
+	}
+}
+
+func testJobs(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	alice := createUser(t, s, "alice")
+	m := createModule(t, s, alice.ID, "m")
+	enqueue := func(j store.Job) store.Job {
+		t.Helper()
+		var got store.Job
+		update(t, s, func(tx store.Tx) (err error) {
+			got, err = tx.EnqueueJob(ctx, j)
+			return err
+		})
+		return got
+	}
+	j1 := enqueue(store.Job{Ecosystem: "cargo", ModuleID: m.ID, CommitID: "c1", Generator: "plugin:a/b", PluginVersion: "v1.0.0", PluginRevision: 1})
+	if j1.ID == 0 || j1.State != store.JobPending || j1.Error != "" {
+		t.Fatalf("EnqueueJob = %+v", j1)
+	}
+	checkTime(t, "Job.CreateTime", j1.CreateTime)
+	// The same job again is the same job.
+	wantEqual(t, "EnqueueJob again", enqueue(store.Job{Ecosystem: "cargo", ModuleID: m.ID, CommitID: "c1", Generator: "plugin:a/b", PluginVersion: "v1.0.0", PluginRevision: 1}), j1)
+	j2 := enqueue(store.Job{Ecosystem: "cargo", ModuleID: m.ID, CommitID: "c1", Generator: "plugin:a/b", PluginVersion: "v1.0.0", PluginRevision: 2})
+	j3 := enqueue(store.Job{Ecosystem: "go", ModuleID: m.ID, CommitID: "c2", Generator: "template:a/t", TemplateVersion: 3})
+	if j2.ID == j1.ID || j3.ID <= j2.ID {
+		t.Fatalf("job ids %d, %d, %d are not new and ascending", j1.ID, j2.ID, j3.ID)
+	}
+	jobs, err := s.Jobs(ctx, store.JobPending, store.Page{})
+	check(t, "Jobs", err)
+	wantEqual(t, "pending jobs", len(jobs), 3)
+	wantEqual(t, "third job", jobs[2], j3)
+
+	update(t, s, func(tx store.Tx) error { return tx.FailJob(ctx, j2.ID, "plugin failed: boom") })
+	failed, err := s.Jobs(ctx, store.JobFailed, store.Page{})
+	check(t, "Jobs(failed)", err)
+	if len(failed) != 1 || failed[0].ID != j2.ID || failed[0].Error != "plugin failed: boom" {
+		t.Errorf("failed jobs = %+v", failed)
+	}
+	// Asking again retries a failed job.
+	again := enqueue(store.Job{Ecosystem: "cargo", ModuleID: m.ID, CommitID: "c1", Generator: "plugin:a/b", PluginVersion: "v1.0.0", PluginRevision: 2})
+	if again.ID != j2.ID || again.State != store.JobPending || again.Error != "" {
+		t.Errorf("re-enqueued failed job = %+v", again)
+	}
+	update(t, s, func(tx store.Tx) error { return tx.FinishJob(ctx, j1.ID) })
+	all, err := s.Jobs(ctx, 0, store.Page{})
+	check(t, "Jobs(all)", err)
+	wantEqual(t, "jobs after FinishJob", len(all), 2)
+	page, err := s.Jobs(ctx, 0, store.Page{Offset: 1, Limit: 1})
+	check(t, "Jobs(page)", err)
+	if len(page) != 1 || page[0].ID != j3.ID {
+		t.Errorf("Jobs(offset 1, limit 1) = %+v", page)
+	}
+	err = updateErr(t, s, func(tx store.Tx) error { return tx.FinishJob(ctx, j1.ID) })
+	wantErr(t, "FinishJob(finished)", err, store.ErrNotFound)
+	err = updateErr(t, s, func(tx store.Tx) error { return tx.FailJob(ctx, 999999, "x") })
+	wantErr(t, "FailJob(unknown)", err, store.ErrNotFound)
+}

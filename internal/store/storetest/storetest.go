@@ -83,6 +83,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"GenerationOutputs", testGenerationOutputs},
 		{"Artifacts", testArtifacts},
 		{"LabelHadCommit", testLabelHadCommit},
+		{"Interests", testInterests},
+		{"Jobs", testJobs},
 		{"TxReadsOwnPluginWrites", testTxReadsOwnPluginWrites},
 		{"ConcurrentPluginVersions", testConcurrentPluginVersions},
 		{"ConcurrentTemplateVersions", testConcurrentTemplateVersions},
