@@ -46,6 +46,8 @@ Commands:
   template push  publish the next version of a template
   template generate  generate code for a module with a template
   sdk go         print how to consume a module's Go SDK (GOPROXY, netrc, go get)
+  sdk generate   publish a crate version for a module commit ahead of requests
+  sdk jobs       list pending and failed SDK generation jobs
   cache clear    forget cached generation outputs (published SDKs stay)
   version        print the version
 
@@ -130,10 +132,11 @@ func dispatch(ctx context.Context, e env, args []string) error {
 		}
 		return sub[rest[0]](ctx, e, rest[1:])
 	case "sdk":
-		if len(rest) == 0 || rest[0] != "go" {
-			return &usageError{msg: "want: sdk go"}
+		sub := map[string]func(context.Context, env, []string) error{"go": cmdSDKGo, "generate": cmdSDKGenerate, "jobs": cmdSDKJobs}
+		if len(rest) == 0 || sub[rest[0]] == nil {
+			return &usageError{msg: "want one of: sdk go, sdk generate, sdk jobs"}
 		}
-		return cmdSDKGo(ctx, e, rest[1:])
+		return sub[rest[0]](ctx, e, rest[1:])
 	case "cache":
 		if len(rest) == 0 || rest[0] != "clear" {
 			return &usageError{msg: "want: cache clear"}

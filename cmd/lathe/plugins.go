@@ -53,20 +53,27 @@ in the configuration's name is created as an organization if needed. Works
 while a server is running on the same data directory.`, e.stdout)
 	data := dataFlag(c)
 	configFile := c.String("config", "", "the plugin's buf.plugin.yaml `FILE`")
+	shipped := c.String("shipped", "", "instead of --config, the definition Lathe ships for `OWNER/NAME`, e.g. community/neoeinstein-prost")
 	binary := c.String("binary", "", "the plugin program `FILE`: an executable, or a .wasm module with --runtime wasm")
 	rt := runtimeFlag(c)
 	args, err := c.parse(args, e.getenv)
 	if err != nil {
 		return err
 	}
-	if len(args) > 0 || *configFile == "" || *binary == "" {
-		return c.usageErrorf("--config and --binary are required, and nothing else")
+	if len(args) > 0 || (*configFile == "") == (*shipped == "") || *binary == "" {
+		return c.usageErrorf("--binary and one of --config and --shipped are required, and nothing else")
 	}
 	if err := checkRuntime(c, *rt); err != nil {
 		return err
 	}
-	raw, err := os.ReadFile(*configFile)
-	if err != nil {
+	var raw []byte
+	if *shipped != "" {
+		p, ok := wellknown.Lookup(*shipped)
+		if !ok {
+			return c.usageErrorf("Lathe ships no definition of %s", *shipped)
+		}
+		raw = p.Raw
+	} else if raw, err = os.ReadFile(*configFile); err != nil {
 		return err
 	}
 	cfg, err := pluginconfig.Parse(raw)
@@ -96,7 +103,8 @@ func cmdPluginInstall(ctx context.Context, e env, args []string) error {
 (protocolbuffers/go, grpc/go, connectrpc/go; all three when no names are
 given) are built from the Go module proxy, natively or with --runtime wasm as
 WASM, and need the go command. bufbuild/es is installed from the npm registry
-and runs with node; name it to install it.`, e.stdout)
+and runs with node; lathe/prost (Rust, prost 0.11) is built with cargo from
+source Lathe carries; name them to install them.`, e.stdout)
 	data := dataFlag(c)
 	rt := runtimeFlag(c)
 	args, err := c.parse(args, e.getenv)
@@ -152,6 +160,18 @@ func installPlugins(ctx context.Context, reg *registry.Registry, plugins []wellk
 // fetchPlugin builds a Go plugin for the runtime, or installs a JavaScript plugin from
 // npm for the node runtime, and returns its program.
 func fetchPlugin(ctx context.Context, p wellknown.Plugin, dir, goos, goarch, rt string) (name, pluginRuntime string, program []byte, err error) {
+	if p.Source.CargoDir != "" {
+		out := filepath.Join(dir, p.Source.CargoDir)
+		if err := wellknown.BuildCargo(ctx, p, out); err != nil {
+			return "", "", nil, err
+		}
+		program, err = os.ReadFile(out)
+		return p.Source.CargoDir, codegen.RuntimeNative, program, err
+	}
+	if p.Source.GoPackage == "" && p.Source.NPMPackage == "" {
+		return "", "", nil, fmt.Errorf("Lathe does not build %s; publish your build of it with lathe plugin push --shipped %s/%s --binary FILE",
+			p.Config.Ref(), p.Config.Owner, p.Config.Name)
+	}
 	if p.Source.NPMPackage != "" {
 		prefix := filepath.Join(dir, p.Config.Owner+"-"+p.Config.Name)
 		entry, err := wellknown.FetchNPM(ctx, p, prefix)

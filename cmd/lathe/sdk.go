@@ -3,12 +3,16 @@ package main
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"net/url"
 	"strings"
+	"text/tabwriter"
 
+	"github.com/lathe-registry/lathe/internal/auth"
 	"github.com/lathe-registry/lathe/internal/blob/fsblob"
 	"github.com/lathe-registry/lathe/internal/registry"
 	"github.com/lathe-registry/lathe/internal/sdk"
+	"github.com/lathe-registry/lathe/internal/sdk/cargosdk"
 	"github.com/lathe-registry/lathe/internal/sdk/gosdk"
 	"github.com/lathe-registry/lathe/internal/store"
 	"github.com/lathe-registry/lathe/internal/store/sqlitestore"
@@ -94,5 +98,92 @@ asked. Published SDK versions are not cached outputs: they keep their bytes.`, e
 			fmt.Fprintf(e.stdout, "forgot %d cached generation outputs\n", n)
 		}
 		return err
+	})
+}
+
+func cmdSDKGenerate(ctx context.Context, e env, args []string) error {
+	c := newCommand("sdk generate", "lathe sdk generate cargo OWNER/MODULE[:REF] PLUGIN_OWNER/PLUGIN [flags]",
+		`Queue the generation of a crate version of a module, at a label or commit (the
+default label's head if no REF is given) with the plugin's latest version, and
+record interest in the crate so that later pushes to the default label are
+generated too. A running server publishes it within seconds; lathe sdk jobs
+shows failures.`, e.stdout)
+	data := dataFlag(c)
+	args, err := c.parse(args, e.getenv)
+	if err != nil {
+		return err
+	}
+	if len(args) != 3 || args[0] != cargosdk.Ecosystem {
+		return c.usageErrorf("want cargo, OWNER/MODULE[:REF] and PLUGIN_OWNER/PLUGIN")
+	}
+	owner, mod, ref, ok := splitRef(args[1])
+	gOwner, gName, gok := strings.Cut(args[2], "/")
+	if !ok || !gok {
+		return c.usageErrorf("want OWNER/MODULE[:REF] and PLUGIN_OWNER/PLUGIN")
+	}
+	return withRegistry(*data, func(reg *registry.Registry, _ *sqlitestore.Store, blobs *fsblob.Store) error {
+		sdks := sdk.New(reg, blobs, nil)
+		jobs := sdk.NewJobs(sdks, slog.New(slog.DiscardHandler), &cargosdk.Packager{SDKs: sdks})
+		cref := sdk.CommitRef{Label: ref}
+		if len(ref) >= 12 && strings.Trim(ref, "0123456789abcdef") == "" {
+			cref = sdk.CommitRef{ID: ref}
+		}
+		// An operator command: it may name any module.
+		ctx := auth.AsSystem(ctx)
+		b, err := sdks.Resolve(ctx, sdk.SDK{Owner: owner, Module: mod, Gen: sdk.Generator{Owner: gOwner, Name: gName}}, cref, sdk.Pin{})
+		if err != nil {
+			return err
+		}
+		name, version, err := (&cargosdk.Packager{SDKs: sdks}).Package(b)
+		if err != nil {
+			return err
+		}
+		if _, err := jobs.Interest(ctx, cargosdk.Ecosystem, b); err != nil {
+			return err
+		}
+		job, err := jobs.Enqueue(ctx, cargosdk.Ecosystem, b)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stdout, "queued job %d: crate %s %s\n", job.ID, name, version)
+		return nil
+	})
+}
+
+func cmdSDKJobs(ctx context.Context, e env, args []string) error {
+	c := newCommand("sdk jobs", "lathe sdk jobs [flags]", `List the SDK generation jobs that are pending or failed, with their errors.`, e.stdout)
+	data := dataFlag(c)
+	args, err := c.parse(args, e.getenv)
+	if err != nil {
+		return err
+	}
+	if len(args) > 0 {
+		return c.usageErrorf("unexpected argument %q", args[0])
+	}
+	return withRegistry(*data, func(_ *registry.Registry, st *sqlitestore.Store, _ *fsblob.Store) error {
+		jobs, err := st.Jobs(ctx, 0, store.Page{})
+		if err != nil {
+			return err
+		}
+		w := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(w, "ID\tECOSYSTEM\tMODULE\tCOMMIT\tGENERATOR\tSTATE\tERROR")
+		for _, j := range jobs {
+			state := "pending"
+			if j.State == store.JobFailed {
+				state = "failed"
+			}
+			moduleName := j.ModuleID
+			if m, err := st.ModuleByID(ctx, j.ModuleID); err == nil {
+				if o, err := st.OwnerByID(ctx, m.OwnerID); err == nil {
+					moduleName = o.Name + "/" + m.Name
+				}
+			}
+			gen := j.Generator
+			if j.PluginVersion != "" {
+				gen += fmt.Sprintf(":%s revision %d", j.PluginVersion, j.PluginRevision)
+			}
+			fmt.Fprintf(w, "%d\t%s\t%s\t%s\t%s\t%s\t%s\n", j.ID, j.Ecosystem, moduleName, j.CommitID, gen, state, strings.ReplaceAll(j.Error, "\n", " "))
+		}
+		return w.Flush()
 	})
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/lathe-registry/lathe/internal/module"
 	"github.com/lathe-registry/lathe/internal/registry"
 	"github.com/lathe-registry/lathe/internal/sdk"
+	"github.com/lathe-registry/lathe/internal/sdk/cargosdk"
 	"github.com/lathe-registry/lathe/internal/sdk/gosdk"
 	"github.com/lathe-registry/lathe/internal/server"
 	"github.com/lathe-registry/lathe/internal/store/sqlitestore"
@@ -131,6 +132,14 @@ down gracefully. Once listening, it prints one line to stdout:
 	goProxy := &gosdk.Proxy{Packager: gosdk.Packager{Paths: paths, SDKs: sdks}, PublicURL: public, Log: logger}
 	mux.Handle(gosdk.Prefix, goProxy)
 	mux.Handle(strings.TrimSuffix(gosdk.Prefix, "/"), goProxy) // the go-get=1 check of the root path
+	crates := &cargosdk.Packager{SDKs: sdks, IndexURL: "sparse+" + public + cargosdk.Prefix}
+	jobs := sdk.NewJobs(sdks, logger, crates)
+	mux.Handle(cargosdk.Prefix, &cargosdk.Registry{Packager: crates, Jobs: jobs, PublicURL: public, Log: logger})
+	jobsCtx, stopJobs := context.WithCancel(ctx)
+	var jobsDone sync.WaitGroup
+	jobsDone.Go(func() { jobs.Run(jobsCtx, *ef.workers) })
+	defer jobsDone.Wait() // before the stores close
+	defer stopJobs()
 	var h http.Handler = mux
 	// Tests and scripts read this line to learn the port; keep its format.
 	fmt.Fprintf(e.stdout, "lathe: serving on %s\n", srv.URL())

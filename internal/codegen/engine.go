@@ -196,7 +196,7 @@ func (e *Engine) run(ctx context.Context, key string, pv store.PluginVersion, bu
 		"runtime", pv.Runtime, "duration", time.Since(start), "err", err)
 	var perr *plugin.Error
 	if errors.As(err, &perr) {
-		return nil, fmt.Errorf("%w: %s", ErrPlugin, perr.Error())
+		return nil, fmt.Errorf("%w: %s", ErrPlugin, strings.TrimSpace(perr.Error()))
 	}
 	if err != nil {
 		return nil, err

@@ -247,6 +247,10 @@ var scriptCmds = map[string]func(ts *testscript.TestScript, neg bool, args []str
 	"pluginjson": cmdPluginJSON,
 	// bigfile FILE SIZE writes a valid .proto file of SIZE bytes.
 	"bigfile": cmdBigFile,
+	// cargo-home REGISTRY-PATH sets up cargo for the registry "lathe".
+	"cargo-home": cmdCargoHome,
+	// httpwait URL REGEXP GETs URL until its body matches REGEXP, for up to 10 s.
+	"httpwait": cmdHTTPWait,
 }
 
 // scriptState is the per-script state of the custom commands.
@@ -285,6 +289,12 @@ func setup(env *testscript.Env) error {
 	if hostHome, err := os.UserHomeDir(); err == nil {
 		if _, err := os.Stat(filepath.Join(hostHome, ".npmrc")); err == nil {
 			env.Setenv("NPM_CONFIG_USERCONFIG", filepath.Join(hostHome, ".npmrc"))
+		}
+	}
+	// rustup finds its toolchains through RUSTUP_HOME, which defaults to one under HOME.
+	if hostHome, err := os.UserHomeDir(); err == nil && os.Getenv("RUSTUP_HOME") == "" {
+		if _, err := os.Stat(filepath.Join(hostHome, ".rustup")); err == nil {
+			env.Setenv("RUSTUP_HOME", filepath.Join(hostHome, ".rustup"))
 		}
 	}
 	// Isolate buf from the developer's login, cache and configuration.

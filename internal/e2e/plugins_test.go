@@ -64,6 +64,9 @@ func buildPlugins(dir string) error {
 			return fmt.Errorf("building the hostile plugin: %v\n%s", err, out)
 		}
 	}
+	if err := buildRustPlugins(cache, dir); err != nil {
+		return err
+	}
 	return os.WriteFile(filepath.Join(dir, "test-hostile.yaml"), []byte("version: v1\nname: buf.build/test/hostile\nplugin_version: v1.0.0\n"), 0o644)
 }
 

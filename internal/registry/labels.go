@@ -94,6 +94,9 @@ func (r *Registry) SetLabel(ctx context.Context, ref LabelRef, commitID string) 
 		l, err = tx.SetLabel(ctx, res.Module.ID, name, c.ID, u.ID)
 		return err
 	})
+	if err == nil {
+		r.labelMoved(ctx, res.Module, name, c)
+	}
 	return l, err
 }
 

@@ -58,6 +58,21 @@ type Registry struct {
 	log    *slog.Logger
 	// modules remembers modules for ReadableModule.
 	modules moduleCache
+	// labelHooks are told about every label move.
+	labelHooks []LabelHook
+}
+
+// LabelHook is told, after the fact, that a label of a module now points at a commit.
+// It runs on the caller's goroutine, so it should only record or enqueue work.
+type LabelHook func(ctx context.Context, m store.Module, label string, c store.Commit)
+
+// OnLabelMove adds a hook. Not safe to call while the registry is in use.
+func (r *Registry) OnLabelMove(h LabelHook) { r.labelHooks = append(r.labelHooks, h) }
+
+func (r *Registry) labelMoved(ctx context.Context, m store.Module, label string, c store.Commit) {
+	for _, h := range r.labelHooks {
+		h(ctx, m, label, c)
+	}
 }
 
 // DefaultParseCacheBytes is the default source budget of the parse cache: enough for
@@ -181,7 +196,7 @@ func caller(ctx context.Context) (store.Owner, error) {
 
 // canRead reports whether the caller may see the module.
 func canRead(ctx context.Context, m store.Module) bool {
-	if m.Visibility == store.Public {
+	if m.Visibility == store.Public || auth.IsSystem(ctx) {
 		return true
 	}
 	u, ok := auth.User(ctx)

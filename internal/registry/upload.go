@@ -168,6 +168,15 @@ func (r *Registry) Upload(ctx context.Context, contents []UploadContent, depComm
 	for i, m := range pushed {
 		commits[i] = m.commit
 	}
+	for _, m := range order {
+		labels := m.content.Labels
+		if len(labels) == 0 {
+			labels = []string{m.module.DefaultLabelName}
+		}
+		for _, name := range labels {
+			r.labelMoved(ctx, m.module, name, m.commit)
+		}
+	}
 	return commits, stats, nil
 }
 

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -119,4 +120,55 @@ func goEnv(ctx context.Context, gobin string) ([]string, error) {
 		return nil, errors.New("go env reports no GOCACHE or GOMODCACHE; set HOME or GOCACHE and GOPATH")
 	}
 	return env, nil
+}
+
+// BuildCargo builds a Rust plugin from its embedded source with cargo build --release
+// into outFile, replacing it atomically. cargo finds crates the way it is configured to:
+// crates.io, or a mirror or vendored directory set up by the operator (a
+// $CARGO_HOME/config.toml with [source] replacement works offline).
+func BuildCargo(ctx context.Context, p Plugin, outFile string) error {
+	dir := p.Source.CargoDir
+	if dir == "" {
+		return fmt.Errorf("%s is not built from Rust source", p.ref())
+	}
+	cargo, err := exec.LookPath("cargo")
+	if err != nil {
+		return fmt.Errorf("building %s needs cargo: %w", p.ref(), err)
+	}
+	outFile, err = filepath.Abs(outFile)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(outFile), 0o755); err != nil {
+		return err
+	}
+	work, err := os.MkdirTemp(filepath.Dir(outFile), ".lathe-build-*")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(work)
+	src := filepath.Join(work, "src")
+	if err := fs.WalkDir(files, "rust/"+dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		target := filepath.Join(src, strings.TrimPrefix(path, "rust/"+dir))
+		if d.IsDir() {
+			return os.MkdirAll(target, 0o755)
+		}
+		data, err := files.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(target, data, 0o644)
+	}); err != nil {
+		return err
+	}
+	cmd := exec.CommandContext(ctx, cargo, "build", "--release", "--quiet")
+	cmd.Dir = src
+	cmd.Env = append(os.Environ(), "CARGO_TARGET_DIR="+filepath.Join(work, "target"))
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("building %s: cargo build: %v\n%s", p.ref(), err, bytes.TrimSpace(out))
+	}
+	return os.Rename(filepath.Join(work, "target", "release", dir), outFile)
 }

@@ -1,9 +1,11 @@
 // Package wellknown holds the plugin definitions Lathe ships so an operator can install
 // the common plugins without writing buf.plugin.yaml files: protocolbuffers/go, grpc/go,
-// connectrpc/go and bufbuild/es. Each pairs an embedded buf.plugin.yaml (taken from, or
-// adapted from, github.com/bufbuild/plugins) with where its program comes from at a
-// pinned version: a Go package on the module proxy, built by [BuildGo], or an npm
-// package, fetched by [FetchNPM].
+// connectrpc/go, bufbuild/es, lathe/prost, and the Rust plugins community/neoeinstein-prost,
+// community/neoeinstein-tonic, anthropics/buffa and anthropics/connect-rust. Each pairs an
+// embedded buf.plugin.yaml (taken from, or adapted from, github.com/bufbuild/plugins) with
+// where its program comes from at a pinned version: a Go package on the module proxy,
+// built by [BuildGo]; an npm package, fetched by [FetchNPM]; Rust source embedded here,
+// built by [BuildCargo]; or nowhere, for plugins whose binaries the operator brings.
 //
 // Versions are pinned rather than "latest" so that a plugin version in the registry
 // always means the same generated code, and so the plugins' dependencies agree: grpc/go
@@ -13,11 +15,13 @@ package wellknown
 import (
 	"embed"
 	"fmt"
+	"io/fs"
 
 	"github.com/lathe-registry/lathe/internal/plugin/pluginconfig"
 )
 
-// Source says how to obtain a plugin's program. Exactly one of the Go and npm halves is set.
+// Source says how to obtain a plugin's program. At most one of the Go, npm and Cargo
+// parts is set; with none, the operator supplies the program.
 type Source struct {
 	// GoPackage is the main package, e.g. "google.golang.org/protobuf/cmd/protoc-gen-go".
 	GoPackage string
@@ -30,6 +34,10 @@ type Source struct {
 	NPMVersion string
 	// NPMBin names the package's bin entry that is the plugin, e.g. "protoc-gen-es".
 	NPMBin string
+
+	// CargoDir is the embedded directory, under rust/, of a Cargo package whose binary of
+	// the same name is the plugin, e.g. "protoc-gen-lathe-prost".
+	CargoDir string
 }
 
 // Plugin is one shipped plugin.
@@ -41,7 +49,7 @@ type Plugin struct {
 	Source Source
 }
 
-//go:embed plugins
+//go:embed plugins rust
 var files embed.FS
 
 // shipped is in dependency order: a plugin comes after the plugins it depends on, so
@@ -55,6 +63,20 @@ var shipped = []struct { //nolint:gochecknoglobals // read-only table
 	{"connectrpc/go", Source{GoPackage: "connectrpc.com/connect/cmd/protoc-gen-connect-go", GoVersion: "v1.21.1"}},
 	// protoc-gen-es 2.14 and later declare node >= 22; 2.13 is the newest that runs on Node.js 20.
 	{"bufbuild/es", Source{NPMPackage: "@bufbuild/protoc-gen-es", NPMVersion: "2.13.0", NPMBin: "protoc-gen-es"}},
+	{"lathe/prost", Source{CargoDir: "protoc-gen-lathe-prost"}},
+	{"community/neoeinstein-prost", Source{}},
+	{"community/neoeinstein-tonic", Source{}},
+	{"anthropics/buffa", Source{}},
+	{"anthropics/connect-rust", Source{}},
+}
+
+// Sources returns the embedded Rust sources, by [Source.CargoDir].
+func Sources() fs.FS {
+	sub, err := fs.Sub(files, "rust")
+	if err != nil {
+		panic(err) // embedded at build time
+	}
+	return sub
 }
 
 // List returns the shipped plugins in dependency order. Each call returns fresh values

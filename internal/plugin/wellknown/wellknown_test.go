@@ -61,11 +61,21 @@ func TestList(t *testing.T) {
 			if c.Registry == nil || c.Registry.NPM == nil {
 				t.Errorf("%s: an npm plugin without registry.npm", id)
 			}
+		case s.CargoDir != "":
+			if _, err := files.ReadFile("rust/" + s.CargoDir + "/Cargo.toml"); err != nil {
+				t.Errorf("%s: %v", id, err)
+			}
+			if c.Registry == nil || c.Registry.Cargo == nil {
+				t.Errorf("%s: a Rust plugin without registry.cargo", id)
+			}
 		default:
-			t.Errorf("%s: no source", id)
+			// The operator brings the program; the definition is all Lathe ships.
+			if c.Registry == nil || c.Registry.Cargo == nil {
+				t.Errorf("%s: a definition-only plugin without registry.cargo", id)
+			}
 		}
 	}
-	if got, want := strings.Join(names, " "), "protocolbuffers/go grpc/go connectrpc/go bufbuild/es"; got != want {
+	if got, want := strings.Join(names, " "), "protocolbuffers/go grpc/go connectrpc/go bufbuild/es lathe/prost community/neoeinstein-prost community/neoeinstein-tonic anthropics/buffa anthropics/connect-rust"; got != want {
 		t.Errorf("List() = %s, want %s", got, want)
 	}
 	// List hands out copies.

@@ -1,0 +1,219 @@
+package cargosdk
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/lathe-registry/lathe/internal/auth"
+	"github.com/lathe-registry/lathe/internal/sdk"
+	"github.com/lathe-registry/lathe/internal/store"
+)
+
+// Prefix is the URL path of the sparse index: index = "sparse+{public URL}/gen/cargo/".
+// Under AuthPrefix the same crates are served to cargo configured to send its token
+// (auth-required), which private crates need.
+const (
+	Prefix     = "/gen/cargo/"
+	AuthPrefix = Prefix + "auth/"
+)
+
+// FirstGenerationWait bounds how long the first request for a crate's index waits for
+// its first version to be generated.
+const FirstGenerationWait = 2 * time.Minute
+
+// Registry serves the Cargo sparse registry protocol: config.json, index files and
+// crate downloads, at [Prefix] for anonymous clients and at [AuthPrefix] for clients
+// that send a token (the raw Authorization header, as cargo sends it, or "Bearer
+// <token>", as cargo login --registry NAME "Bearer <token>" stores it).
+type Registry struct {
+	Packager *Packager
+	Jobs     *sdk.Jobs
+	// PublicURL is the server's URL as clients reach it, without a trailing slash.
+	PublicURL string
+	Log       *slog.Logger
+}
+
+func (reg *Registry) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		w.Header().Set("Allow", "GET, HEAD")
+		textError(w, http.StatusMethodNotAllowed, "the Cargo registry is read-only")
+		return
+	}
+	root, rest := Prefix, strings.TrimPrefix(r.URL.Path, Prefix)
+	authRequired := false
+	if after, ok := strings.CutPrefix(r.URL.Path, AuthPrefix); ok {
+		root, rest, authRequired = AuthPrefix, after, true
+	}
+	ctx, err := auth.FromRequest(r.Context(), reg.Packager.SDKs.Registry().Store(), r)
+	if errors.Is(err, auth.ErrInvalidToken) {
+		textError(w, http.StatusUnauthorized, "invalid token: create one with lathe token create, then cargo login --registry NAME \"Bearer <token>\"")
+		return
+	} else if err != nil {
+		reg.fail(w, err)
+		return
+	}
+	if _, ok := auth.User(ctx); authRequired && !ok {
+		w.Header().Set("WWW-Authenticate", `Cargo login_url="`+reg.PublicURL+`"`)
+		textError(w, http.StatusUnauthorized, "this index needs a token: cargo login --registry NAME \"Bearer <token from lathe token create>\"")
+		return
+	}
+	switch {
+	case rest == "config.json":
+		reg.serveConfig(w, root, authRequired)
+	case strings.HasPrefix(rest, "api/v1/crates/"):
+		reg.serveDownload(ctx, w, r, strings.TrimPrefix(rest, "api/v1/crates/"))
+	default:
+		reg.serveIndex(ctx, w, r, rest)
+	}
+}
+
+func (reg *Registry) serveConfig(w http.ResponseWriter, root string, authRequired bool) {
+	cfg := map[string]any{"dl": reg.PublicURL + root + "api/v1/crates"}
+	if authRequired {
+		cfg["auth-required"] = true
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-cache")
+	_ = json.NewEncoder(w).Encode(cfg)
+}
+
+// indexPath is where cargo looks for a crate's index file.
+func indexPath(name string) string {
+	switch len(name) {
+	case 1:
+		return "1/" + name
+	case 2:
+		return "2/" + name
+	case 3:
+		return "3/" + name[:1] + "/" + name
+	}
+	return name[:2] + "/" + name[2:4] + "/" + name
+}
+
+// crateSDK finds the SDK a crate name spells and its latest build. Owner and plugin
+// owner names hold no '_', but module and plugin names may, so every split is tried.
+func (reg *Registry) crateSDK(ctx context.Context, name string) (sdk.Build, error) {
+	parts := strings.Split(name, "_")
+	notFound := fmt.Errorf("%w: no crate %s", sdk.ErrNotFound, name)
+	if len(parts) < 4 {
+		return sdk.Build{}, notFound
+	}
+	for i := 2; i+1 < len(parts); i++ {
+		s := sdk.SDK{Owner: parts[0], Module: strings.Join(parts[1:i], "_"),
+			Gen: sdk.Generator{Owner: parts[i], Name: strings.Join(parts[i+1:], "_")}}
+		b, err := reg.Packager.SDKs.Resolve(ctx, s, sdk.CommitRef{}, sdk.Pin{})
+		if errors.Is(err, sdk.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return sdk.Build{}, err
+		}
+		if _, err := cargoConfig(b.Plugin()); err != nil {
+			return sdk.Build{}, err
+		}
+		return b, nil
+	}
+	return sdk.Build{}, notFound
+}
+
+func (reg *Registry) serveIndex(ctx context.Context, w http.ResponseWriter, r *http.Request, rest string) {
+	i := strings.LastIndexByte(rest, '/')
+	name := rest[i+1:]
+	if name == "" || name != strings.ToLower(name) || indexPath(name) != rest {
+		textError(w, http.StatusNotFound, "not an index file of this registry")
+		return
+	}
+	b, err := reg.crateSDK(ctx, name)
+	if err != nil {
+		reg.fail(w, err)
+		return
+	}
+	st := reg.Packager.SDKs.Registry().Store()
+	arts, err := st.ListArtifacts(ctx, Ecosystem, name, store.Page{})
+	if err != nil {
+		reg.fail(w, err)
+		return
+	}
+	job, err := reg.Jobs.Interest(ctx, Ecosystem, b)
+	if err == nil && job.ID == 0 && len(arts) == 0 {
+		// Interest was recorded earlier, but nothing is published yet.
+		job, err = reg.Jobs.Enqueue(ctx, Ecosystem, b)
+	}
+	if err != nil {
+		reg.fail(w, err)
+		return
+	}
+	if job.ID != 0 && len(arts) == 0 {
+		wctx, cancel := context.WithTimeout(ctx, FirstGenerationWait)
+		werr := reg.Jobs.Wait(wctx, job.ID)
+		cancel()
+		if werr != nil {
+			reg.Log.Warn("first version of a crate is not ready", "crate", name, "err", werr)
+		}
+		if arts, err = st.ListArtifacts(ctx, Ecosystem, name, store.Page{}); err != nil {
+			reg.fail(w, err)
+			return
+		}
+	}
+	if len(arts) == 0 {
+		textError(w, http.StatusNotFound, fmt.Sprintf("crate %s has no published version yet", name))
+		return
+	}
+	var body []byte
+	for _, a := range arts {
+		body = append(body, a.Meta...)
+		body = append(body, '\n')
+	}
+	sum := sha256.Sum256(body)
+	etag := `"` + hex.EncodeToString(sum[:16]) + `"`
+	w.Header().Set("ETag", etag)
+	w.Header().Set("Cache-Control", "no-cache")
+	if r.Header.Get("If-None-Match") == etag {
+		w.WriteHeader(http.StatusNotModified)
+		return
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	_, _ = w.Write(body)
+}
+
+func (reg *Registry) serveDownload(ctx context.Context, w http.ResponseWriter, r *http.Request, rest string) {
+	parts := strings.Split(rest, "/")
+	if len(parts) != 3 || parts[2] != "download" {
+		textError(w, http.StatusNotFound, "not a crate download of this registry")
+		return
+	}
+	a, err := reg.Packager.SDKs.Published(ctx, Ecosystem, parts[0], parts[1])
+	if err != nil {
+		reg.fail(w, err)
+		return
+	}
+	if err := reg.Packager.SDKs.ServeArchive(w, r, a, "application/gzip"); err != nil {
+		reg.fail(w, err)
+	}
+}
+
+func (reg *Registry) fail(w http.ResponseWriter, err error) {
+	switch {
+	case errors.Is(err, sdk.ErrNotFound):
+		textError(w, http.StatusNotFound, err.Error())
+	case errors.Is(err, context.Canceled):
+	default:
+		reg.Log.Error("Cargo registry", "err", err)
+		textError(w, http.StatusInternalServerError, "internal error; the server log has details")
+	}
+}
+
+func textError(w http.ResponseWriter, code int, msg string) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-cache")
+	w.WriteHeader(code)
+	fmt.Fprintln(w, msg)
+}

@@ -1,0 +1,286 @@
+package sdk
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/lathe-registry/lathe/internal/auth"
+	"github.com/lathe-registry/lathe/internal/registry"
+	"github.com/lathe-registry/lathe/internal/store"
+)
+
+// Ecosystem packages builds for one package manager.
+type Ecosystem interface {
+	// Name is the ecosystem's artifact namespace, e.g. "cargo".
+	Name() string
+	// Package returns the package name and version of a build.
+	Package(b Build) (name, version string, err error)
+	// Pack generates a build and returns its archive and the metadata served beside it.
+	Pack(ctx context.Context, b Build) (archive, meta []byte, err error)
+}
+
+// Publish packages and publishes a build, unless that version is published already.
+func (s *Service) Publish(ctx context.Context, eco Ecosystem, b Build) (store.Artifact, error) {
+	name, version, err := eco.Package(b)
+	if err != nil {
+		return store.Artifact{}, err
+	}
+	return s.Artifact(ctx, eco.Name(), name, version, b.Module.ID, func(ctx context.Context) ([]byte, []byte, error) {
+		return eco.Pack(ctx, b)
+	})
+}
+
+// GeneratorString spells a generator as interests and jobs store it: "plugin:owner/name"
+// or "template:owner/name".
+func GeneratorString(g Generator) string {
+	kind := "plugin"
+	if g.Template {
+		kind = "template"
+	}
+	return kind + ":" + g.Owner + "/" + g.Name
+}
+
+func parseGenerator(s string) (Generator, error) {
+	kind, ref, _ := strings.Cut(s, ":")
+	owner, name, ok := strings.Cut(ref, "/")
+	if !ok || (kind != "plugin" && kind != "template") {
+		return Generator{}, fmt.Errorf("malformed generator %q", s)
+	}
+	return Generator{Template: kind == "template", Owner: owner, Name: name}, nil
+}
+
+// Jobs generates SDK versions ahead of requests, for ecosystems whose indexes list only
+// what exists with its checksum (Cargo). Work is queued durably in the store; workers
+// take it in order, so a restart resumes where it stopped. Safe for concurrent use.
+//
+// Interest drives it: once someone asks for an SDK ([Jobs.Interest]), every move of its
+// module's default label enqueues that commit, at the generator's latest version.
+type Jobs struct {
+	s          *Service
+	ecosystems map[string]Ecosystem
+	log        *slog.Logger
+	wake       chan struct{}
+
+	mu      sync.Mutex
+	waiters map[int64][]chan error
+	running map[int64]bool
+}
+
+// NewJobs returns a queue for the ecosystems and registers it for label moves.
+func NewJobs(s *Service, log *slog.Logger, ecosystems ...Ecosystem) *Jobs {
+	j := &Jobs{s: s, ecosystems: map[string]Ecosystem{}, log: log, wake: make(chan struct{}, 1),
+		waiters: map[int64][]chan error{}, running: map[int64]bool{}}
+	for _, e := range ecosystems {
+		j.ecosystems[e.Name()] = e
+	}
+	s.reg.OnLabelMove(j.labelMoved)
+	return j
+}
+
+// Interest records interest in an SDK and, the first time, enqueues the head of the
+// module's default label. It returns that job (zero if there was nothing to enqueue).
+func (j *Jobs) Interest(ctx context.Context, eco string, b Build) (store.Job, error) {
+	var created bool
+	err := j.s.reg.Store().Update(ctx, func(tx store.Tx) (err error) {
+		created, err = tx.AddInterest(ctx, store.Interest{ModuleID: b.Module.ID, Ecosystem: eco, Generator: GeneratorString(b.SDK.Gen)})
+		return err
+	})
+	if err != nil || !created {
+		return store.Job{}, err
+	}
+	j.log.Info("new interest in an SDK", "ecosystem", eco, "sdk", b.SDK.String())
+	return j.Enqueue(ctx, eco, b)
+}
+
+// Enqueue queues the generation of a build.
+func (j *Jobs) Enqueue(ctx context.Context, eco string, b Build) (store.Job, error) {
+	job := store.Job{Ecosystem: eco, ModuleID: b.Module.ID, CommitID: b.Commit.ID, Generator: GeneratorString(b.SDK.Gen)}
+	if b.SDK.Gen.Template {
+		job.TemplateVersion = b.Template.Version
+	} else {
+		job.PluginVersion, job.PluginRevision = b.Plugin().Version.Version, b.Plugin().Version.Revision
+	}
+	err := j.s.reg.Store().Update(ctx, func(tx store.Tx) (err error) {
+		job, err = tx.EnqueueJob(ctx, job)
+		return err
+	})
+	if err != nil {
+		return job, err
+	}
+	select {
+	case j.wake <- struct{}{}:
+	default:
+	}
+	return job, nil
+}
+
+// Wait waits until a job is done, returning its error if it failed.
+func (j *Jobs) Wait(ctx context.Context, id int64) error {
+	ch := make(chan error, 1)
+	j.mu.Lock()
+	j.waiters[id] = append(j.waiters[id], ch)
+	j.mu.Unlock()
+	// The job may have finished before the waiter was registered.
+	if done, err := j.finished(ctx, id); done {
+		return err
+	}
+	select {
+	case err := <-ch:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (j *Jobs) finished(ctx context.Context, id int64) (bool, error) {
+	jobs, err := j.s.reg.Store().Jobs(ctx, 0, store.Page{})
+	if err != nil {
+		return false, nil
+	}
+	for _, job := range jobs {
+		if job.ID == id {
+			if job.State == store.JobFailed {
+				return true, errors.New(job.Error)
+			}
+			return false, nil
+		}
+	}
+	return true, nil
+}
+
+// labelMoved enqueues the commit for every interest in the module when its default
+// label moves.
+func (j *Jobs) labelMoved(ctx context.Context, m store.Module, label string, c store.Commit) {
+	if label != m.DefaultLabelName {
+		return
+	}
+	ctx = auth.AsSystem(context.WithoutCancel(ctx))
+	interests, err := j.s.reg.Store().Interests(ctx, m.ID)
+	if err != nil {
+		j.log.Error("reading interests", "module", m.ID, "err", err)
+		return
+	}
+	for _, in := range interests {
+		if j.ecosystems[in.Ecosystem] == nil {
+			continue
+		}
+		if err := j.enqueueInterest(ctx, in, m, c); err != nil {
+			j.log.Error("enqueueing SDK generation", "module", m.ID, "commit", c.ID, "generator", in.Generator, "err", err)
+		}
+	}
+}
+
+func (j *Jobs) enqueueInterest(ctx context.Context, in store.Interest, m store.Module, c store.Commit) error {
+	gen, err := parseGenerator(in.Generator)
+	if err != nil {
+		return err
+	}
+	owner, err := j.s.reg.Store().OwnerByID(ctx, m.OwnerID)
+	if err != nil {
+		return err
+	}
+	b, err := j.s.Resolve(ctx, SDK{Owner: owner.Name, Module: m.Name, Gen: gen}, CommitRef{ID: c.ID}, Pin{})
+	if err != nil {
+		return err
+	}
+	_, err = j.Enqueue(ctx, in.Ecosystem, b)
+	return err
+}
+
+// Run works through the queue with n workers until ctx ends.
+func (j *Jobs) Run(ctx context.Context, n int) {
+	ctx = auth.AsSystem(ctx)
+	work := make(chan store.Job)
+	var wg sync.WaitGroup
+	for range max(n, 1) {
+		wg.Go(func() {
+			for job := range work {
+				j.run(ctx, job)
+			}
+		})
+	}
+	defer wg.Wait()
+	defer close(work)
+	// Polling as well as waking picks up jobs other processes enqueued (lathe commands).
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	for {
+		jobs, err := j.s.reg.Store().Jobs(ctx, store.JobPending, store.Page{Limit: 100})
+		if err != nil && ctx.Err() == nil {
+			j.log.Error("reading the job queue", "err", err)
+		}
+		for _, job := range jobs {
+			j.mu.Lock()
+			busy := j.running[job.ID]
+			j.running[job.ID] = true
+			j.mu.Unlock()
+			if busy {
+				continue
+			}
+			select {
+			case work <- job:
+			case <-ctx.Done():
+				return
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-j.wake:
+		case <-tick.C:
+		}
+	}
+}
+
+func (j *Jobs) run(ctx context.Context, job store.Job) {
+	start := time.Now()
+	a, err := j.do(ctx, job)
+	if ctx.Err() != nil {
+		return // shutting down: the job stays pending
+	}
+	st := j.s.reg.Store()
+	if err == nil {
+		err = st.Update(ctx, func(tx store.Tx) error { return tx.FinishJob(ctx, job.ID) })
+		j.log.Info("published SDK version", "ecosystem", job.Ecosystem, "package", a.Name, "version", a.Version, "duration", time.Since(start))
+	} else {
+		j.log.Error("SDK generation failed", "ecosystem", job.Ecosystem, "module", job.ModuleID, "commit", job.CommitID,
+			"generator", job.Generator, "err", err)
+		if ferr := st.Update(ctx, func(tx store.Tx) error { return tx.FailJob(ctx, job.ID, err.Error()) }); ferr != nil {
+			j.log.Error("recording a failed job", "err", ferr)
+		}
+	}
+	j.mu.Lock()
+	delete(j.running, job.ID)
+	waiters := j.waiters[job.ID]
+	delete(j.waiters, job.ID)
+	j.mu.Unlock()
+	for _, ch := range waiters {
+		ch <- err
+	}
+}
+
+func (j *Jobs) do(ctx context.Context, job store.Job) (store.Artifact, error) {
+	eco := j.ecosystems[job.Ecosystem]
+	if eco == nil {
+		return store.Artifact{}, fmt.Errorf("no ecosystem %q on this server", job.Ecosystem)
+	}
+	gen, err := parseGenerator(job.Generator)
+	if err != nil {
+		return store.Artifact{}, err
+	}
+	m, owner, err := j.s.reg.Module(ctx, registry.ModuleRef{ID: job.ModuleID})
+	if err != nil {
+		return store.Artifact{}, err
+	}
+	b, err := j.s.Resolve(ctx, SDK{Owner: owner.Name, Module: m.Name, Gen: gen}, CommitRef{ID: job.CommitID},
+		Pin{Version: job.PluginVersion, Revision: job.PluginRevision, Template: job.TemplateVersion})
+	if err != nil {
+		return store.Artifact{}, err
+	}
+	return j.s.Publish(ctx, eco, b)
+}
