@@ -132,8 +132,11 @@ down gracefully. Once listening, it prints one line to stdout:
 	goProxy := &gosdk.Proxy{Packager: gosdk.Packager{Paths: paths, SDKs: sdks}, PublicURL: public, Log: logger}
 	mux.Handle(gosdk.Prefix, goProxy)
 	mux.Handle(strings.TrimSuffix(gosdk.Prefix, "/"), goProxy) // the go-get=1 check of the root path
+	// Ecosystems whose indexes list checksums publish versions ahead of requests, through
+	// the job queue.
 	crates := &cargosdk.Packager{SDKs: sdks, IndexURL: "sparse+" + public + cargosdk.Prefix}
-	jobs := sdk.NewJobs(sdks, logger, crates)
+	eager := []sdk.Ecosystem{crates}
+	jobs := sdk.NewJobs(sdks, logger, eager...)
 	mux.Handle(cargosdk.Prefix, &cargosdk.Registry{Packager: crates, Jobs: jobs, PublicURL: public, Log: logger})
 	jobsCtx, stopJobs := context.WithCancel(ctx)
 	var jobsDone sync.WaitGroup
