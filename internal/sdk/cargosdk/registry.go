@@ -76,7 +76,8 @@ func (reg *Registry) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func (reg *Registry) serveConfig(w http.ResponseWriter, root string, authRequired bool) {
-	cfg := map[string]any{"dl": reg.PublicURL + root + "api/v1/crates"}
+	// cargo login wants an api URL; the registry serves no publishing API under it.
+	cfg := map[string]any{"dl": reg.PublicURL + root + "api/v1/crates", "api": reg.PublicURL + strings.TrimSuffix(root, "/")}
 	if authRequired {
 		cfg["auth-required"] = true
 	}
