@@ -46,7 +46,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"go/token"
 	"path"
 	"slices"
 	"strconv"
@@ -277,7 +276,7 @@ func libRS(files map[string][]byte) ([]byte, error) {
 		}
 		n := root
 		for _, part := range strings.Split(pkg, ".") {
-			if !token.IsIdentifier(part) {
+			if !isIdent(part) {
 				return nil, fmt.Errorf("%w: output file %s is not named after a proto package; write lib.rs or mod.rs to lay out the crate", codegen.ErrPlugin, name)
 			}
 			child := n.children[part]
@@ -315,6 +314,17 @@ func libRS(files map[string][]byte) ([]byte, error) {
 	buf.WriteString("\n")
 	write(root, 0)
 	return buf.Bytes(), nil
+}
+
+// isIdent reports whether a proto package element is an identifier: letters, digits and
+// '_', not starting with a digit.
+func isIdent(s string) bool {
+	for i, c := range s {
+		if !(c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || i > 0 && c >= '0' && c <= '9') {
+			return false
+		}
+	}
+	return s != ""
 }
 
 func checkCratePath(name string) error {
