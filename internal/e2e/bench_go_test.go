@@ -153,65 +153,72 @@ func BenchmarkGoProxyZip(b *testing.B) {
 }
 
 func benchGoProxyZip(b *testing.B, pkgs, files int) {
+	g := newGoSDKBench(b, pkgs, files)
+	defer g.stop()
+	g.run(b, g.mod, g.env, filepath.Join(binDir, "buf"+exe), "push", "--create", "--create-visibility", "public")
+	version := strings.TrimSpace(httpBody(b, "http://"+g.remote+"/gen/go/127.0.0.1/gen/go/bench/big/protocolbuffers/go/@v/list"))
+	path := "/gen/go/127.0.0.1/gen/go/bench/big/protocolbuffers/go/@v/" + version + ".zip"
+	b.Logf("zip: %d bytes", len(httpBody(b, "http://"+g.remote+path)))
+	for b.Loop() {
+		compareWithNginx(b, g.work, "http://"+g.remote, path)
+	}
+}
+
+// compareWithNginx serves the bytes lathe serves at path from disk with nginx and
+// loads both at 64 connections, reporting requests per second, p99 latency and the
+// ratio lathe/nginx. It needs nginx on PATH (or in /usr/sbin).
+func compareWithNginx(b *testing.B, work, latheURL, path string) {
 	nginx, err := exec.LookPath("nginx")
 	if err != nil {
 		if nginx, err = exec.LookPath("/usr/sbin/nginx"); err != nil {
 			b.Skip("nginx is not installed (apt-get install nginx-light)")
 		}
 	}
-	g := newGoSDKBench(b, pkgs, files)
-	defer g.stop()
-	g.run(b, g.mod, g.env, filepath.Join(binDir, "buf"+exe), "push", "--create", "--create-visibility", "public")
-	version := strings.TrimSpace(httpBody(b, "http://"+g.remote+"/gen/go/127.0.0.1/gen/go/bench/big/protocolbuffers/go/@v/list"))
-	path := "/gen/go/127.0.0.1/gen/go/bench/big/protocolbuffers/go/@v/" + version + ".zip"
-	zipData := httpBody(b, "http://"+g.remote+path)
-	root := filepath.Join(g.work, "www")
-	writeFile(b, filepath.Join(root, path), zipData)
-	nginxPort := freePort(b)
-	conf := filepath.Join(g.work, "nginx.conf")
+	data := httpBody(b, latheURL+path)
+	dir := b.TempDir()
+	writeFile(b, filepath.Join(dir, "www", path), data)
+	if err := os.MkdirAll(filepath.Join(dir, "tmp"), 0o755); err != nil {
+		b.Fatal(err)
+	}
+	port := freePort(b)
+	conf := filepath.Join(dir, "nginx.conf")
 	writeFile(b, conf, fmt.Sprintf(`daemon off;
 user root;
 worker_processes auto;
 pid %[1]s/nginx.pid;
-error_log %[1]s/nginx-error.log;
+error_log %[1]s/error.log;
 events { worker_connections 1024; }
 http {
   access_log off;
   sendfile on;
   tcp_nopush on;
   keepalive_requests 1000000;
-  client_body_temp_path %[1]s/nginx-tmp;
-  proxy_temp_path %[1]s/nginx-tmp;
-  fastcgi_temp_path %[1]s/nginx-tmp;
-  uwsgi_temp_path %[1]s/nginx-tmp;
-  scgi_temp_path %[1]s/nginx-tmp;
+  client_body_temp_path %[1]s/tmp;
+  proxy_temp_path %[1]s/tmp;
+  fastcgi_temp_path %[1]s/tmp;
+  uwsgi_temp_path %[1]s/tmp;
+  scgi_temp_path %[1]s/tmp;
   server {
     listen 127.0.0.1:%[2]d;
-    root %[3]s;
-    default_type application/zip;
+    root %[1]s/www;
+    default_type application/octet-stream;
   }
 }
-`, g.work, nginxPort, root))
-	if err := os.MkdirAll(filepath.Join(g.work, "nginx-tmp"), 0o755); err != nil {
-		b.Fatal(err)
-	}
-	ng := exec.Command(nginx, "-c", conf, "-e", filepath.Join(g.work, "nginx-error.log"))
+`, dir, port))
+	ng := exec.Command(nginx, "-c", conf, "-e", filepath.Join(dir, "error.log"))
 	if err := ng.Start(); err != nil {
 		b.Fatal(err)
 	}
 	defer func() { _ = ng.Process.Kill(); _ = ng.Wait() }()
-	nginxURL := fmt.Sprintf("http://127.0.0.1:%d%s", nginxPort, path)
-	waitFor(b, nginxURL, len(zipData))
-	b.Logf("zip: %d bytes", len(zipData))
-	for b.Loop() {
-		lr, lp := load(b, "http://"+g.remote+path, 64, 5*time.Second, len(zipData))
-		nr, np := load(b, nginxURL, 64, 5*time.Second, len(zipData))
-		b.ReportMetric(lr, "lathe-req/s")
-		b.ReportMetric(nr, "nginx-req/s")
-		b.ReportMetric(lr/nr, "ratio")
-		b.ReportMetric(float64(lp)/float64(time.Millisecond), "lathe-p99-ms")
-		b.ReportMetric(float64(np)/float64(time.Millisecond), "nginx-p99-ms")
-	}
+	nginxURL := fmt.Sprintf("http://127.0.0.1:%d%s", port, path)
+	waitFor(b, nginxURL, len(data))
+	lr, lp := load(b, latheURL+path, 64, 5*time.Second, len(data))
+	nr, np := load(b, nginxURL, 64, 5*time.Second, len(data))
+	b.ReportMetric(lr, "lathe-req/s")
+	b.ReportMetric(nr, "nginx-req/s")
+	b.ReportMetric(lr/nr, "ratio")
+	b.ReportMetric(float64(lp)/float64(time.Millisecond), "lathe-p99-ms")
+	b.ReportMetric(float64(np)/float64(time.Millisecond), "nginx-p99-ms")
 }
 
 func httpBody(b *testing.B, url string) string {

@@ -7,9 +7,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/lathe-registry/lathe/internal/auth"
@@ -39,7 +41,23 @@ type Registry struct {
 	// PublicURL is the server's URL as clients reach it, without a trailing slash.
 	PublicURL string
 	Log       *slog.Logger
+
+	mu    sync.Mutex
+	index map[string]indexFile
 }
+
+// indexFile is a rendered index file, reused for indexTTL: cargo re-reads index files on
+// every build, and a new version may appear that much later.
+type indexFile struct {
+	body, etag string
+	moduleID   string
+	expires    time.Time
+}
+
+const (
+	indexTTL         = time.Second
+	maxCachedIndexes = 10000
+)
 
 func (reg *Registry) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
@@ -132,16 +150,49 @@ func (reg *Registry) serveIndex(ctx context.Context, w http.ResponseWriter, r *h
 		textError(w, http.StatusNotFound, "not an index file of this registry")
 		return
 	}
+	now := time.Now()
+	reg.mu.Lock()
+	f, ok := reg.index[name]
+	reg.mu.Unlock()
+	if !ok || now.After(f.expires) {
+		var err error
+		if f, err = reg.renderIndex(ctx, name); err != nil {
+			reg.fail(w, err)
+			return
+		}
+		f.expires = now.Add(indexTTL)
+		reg.mu.Lock()
+		if reg.index == nil || len(reg.index) >= maxCachedIndexes {
+			reg.index = map[string]indexFile{}
+		}
+		reg.index[name] = f
+		reg.mu.Unlock()
+	} else if _, err := reg.Packager.SDKs.Registry().ReadableModule(ctx, f.moduleID); err != nil {
+		reg.fail(w, fmt.Errorf("%w: no crate %s", sdk.ErrNotFound, name))
+		return
+	}
+	w.Header().Set("ETag", f.etag)
+	w.Header().Set("Cache-Control", "no-cache")
+	if r.Header.Get("If-None-Match") == f.etag {
+		w.WriteHeader(http.StatusNotModified)
+		return
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	_, _ = io.WriteString(w, f.body)
+}
+
+// renderIndex finds the crate's SDK, records interest in it, publishes its first version
+// if it has none (waiting for that), and renders its index file. It fails with
+// ErrNotFound for crates that do not exist or that the caller may not see.
+func (reg *Registry) renderIndex(ctx context.Context, name string) (indexFile, error) {
 	b, err := reg.crateSDK(ctx, name)
 	if err != nil {
-		reg.fail(w, err)
-		return
+		return indexFile{}, err
 	}
 	st := reg.Packager.SDKs.Registry().Store()
 	arts, err := st.ListArtifacts(ctx, Ecosystem, name, store.Page{})
 	if err != nil {
-		reg.fail(w, err)
-		return
+		return indexFile{}, err
 	}
 	job, err := reg.Jobs.Interest(ctx, Ecosystem, b)
 	if err == nil && job.ID == 0 && len(arts) == 0 {
@@ -149,8 +200,7 @@ func (reg *Registry) serveIndex(ctx context.Context, w http.ResponseWriter, r *h
 		job, err = reg.Jobs.Enqueue(ctx, Ecosystem, b)
 	}
 	if err != nil {
-		reg.fail(w, err)
-		return
+		return indexFile{}, err
 	}
 	if job.ID != 0 && len(arts) == 0 {
 		wctx, cancel := context.WithTimeout(ctx, FirstGenerationWait)
@@ -160,29 +210,19 @@ func (reg *Registry) serveIndex(ctx context.Context, w http.ResponseWriter, r *h
 			reg.Log.Warn("first version of a crate is not ready", "crate", name, "err", werr)
 		}
 		if arts, err = st.ListArtifacts(ctx, Ecosystem, name, store.Page{}); err != nil {
-			reg.fail(w, err)
-			return
+			return indexFile{}, err
 		}
 	}
 	if len(arts) == 0 {
-		textError(w, http.StatusNotFound, fmt.Sprintf("crate %s has no published version yet", name))
-		return
+		return indexFile{}, fmt.Errorf("%w: crate %s has no published version yet", sdk.ErrNotFound, name)
 	}
-	var body []byte
+	var body strings.Builder
 	for _, a := range arts {
-		body = append(body, a.Meta...)
-		body = append(body, '\n')
+		body.Write(a.Meta)
+		body.WriteByte('\n')
 	}
-	sum := sha256.Sum256(body)
-	etag := `"` + hex.EncodeToString(sum[:16]) + `"`
-	w.Header().Set("ETag", etag)
-	w.Header().Set("Cache-Control", "no-cache")
-	if r.Header.Get("If-None-Match") == etag {
-		w.WriteHeader(http.StatusNotModified)
-		return
-	}
-	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	_, _ = w.Write(body)
+	sum := sha256.Sum256([]byte(body.String()))
+	return indexFile{body: body.String(), etag: `"` + hex.EncodeToString(sum[:16]) + `"`, moduleID: b.Module.ID}, nil
 }
 
 func (reg *Registry) serveDownload(ctx context.Context, w http.ResponseWriter, r *http.Request, rest string) {
