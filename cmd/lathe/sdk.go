@@ -124,24 +124,9 @@ shows failures.`, e.stdout)
 	return withRegistry(*data, func(reg *registry.Registry, _ *sqlitestore.Store, blobs *fsblob.Store) error {
 		sdks := sdk.New(reg, blobs, nil)
 		jobs := sdk.NewJobs(sdks, slog.New(slog.DiscardHandler), &cargosdk.Packager{SDKs: sdks})
-		cref := sdk.CommitRef{Label: ref}
-		if len(ref) >= 12 && strings.Trim(ref, "0123456789abcdef") == "" {
-			cref = sdk.CommitRef{ID: ref}
-		}
 		// An operator command: it may name any module.
-		ctx := auth.AsSystem(ctx)
-		b, err := sdks.Resolve(ctx, sdk.SDK{Owner: owner, Module: mod, Gen: sdk.Generator{Owner: gOwner, Name: gName}}, cref, sdk.Pin{})
-		if err != nil {
-			return err
-		}
-		name, version, err := (&cargosdk.Packager{SDKs: sdks}).Package(b)
-		if err != nil {
-			return err
-		}
-		if _, err := jobs.Interest(ctx, cargosdk.Ecosystem, b); err != nil {
-			return err
-		}
-		job, err := jobs.Enqueue(ctx, cargosdk.Ecosystem, b)
+		job, name, version, err := jobs.Request(auth.AsSystem(ctx), cargosdk.Ecosystem,
+			sdk.SDK{Owner: owner, Module: mod, Gen: sdk.Generator{Owner: gOwner, Name: gName}}, sdk.ParseCommitRef(ref))
 		if err != nil {
 			return err
 		}

@@ -128,7 +128,6 @@ down gracefully. Once listening, it prints one line to stdout:
 	}
 	sdks := sdk.New(reg, blobs, engine)
 	mux := http.NewServeMux()
-	mux.Handle("/", api.Handler(reg, api.Config{MaxMessageBytes: *maxRequestBytes, Logger: logger, Engine: engine}))
 	goProxy := &gosdk.Proxy{Packager: gosdk.Packager{Paths: paths, SDKs: sdks}, PublicURL: public, Log: logger}
 	mux.Handle(gosdk.Prefix, goProxy)
 	mux.Handle(strings.TrimSuffix(gosdk.Prefix, "/"), goProxy) // the go-get=1 check of the root path
@@ -137,6 +136,7 @@ down gracefully. Once listening, it prints one line to stdout:
 	crates := &cargosdk.Packager{SDKs: sdks, IndexURL: "sparse+" + public + cargosdk.Prefix}
 	eager := []sdk.Ecosystem{crates}
 	jobs := sdk.NewJobs(sdks, logger, eager...)
+	mux.Handle("/", api.Handler(reg, api.Config{MaxMessageBytes: *maxRequestBytes, Logger: logger, Engine: engine, Jobs: jobs}))
 	mux.Handle(cargosdk.Prefix, &cargosdk.Registry{Packager: crates, Jobs: jobs, PublicURL: public, Log: logger})
 	jobsCtx, stopJobs := context.WithCancel(ctx)
 	var jobsDone sync.WaitGroup

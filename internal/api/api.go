@@ -30,8 +30,10 @@ import (
 	"github.com/lathe-registry/lathe/internal/auth"
 	"github.com/lathe-registry/lathe/internal/codegen"
 	"github.com/lathe-registry/lathe/internal/gen/buf/alpha/registry/v1alpha1/registryv1alpha1connect"
+	"github.com/lathe-registry/lathe/internal/gen/lathe/sdk/v1/sdkv1connect"
 	"github.com/lathe-registry/lathe/internal/module"
 	"github.com/lathe-registry/lathe/internal/registry"
+	"github.com/lathe-registry/lathe/internal/sdk"
 	"github.com/lathe-registry/lathe/internal/store"
 )
 
@@ -42,6 +44,8 @@ type Config struct {
 	Logger          *slog.Logger
 	// Engine runs hosted plugins; without one, CodeGenerationService is not served.
 	Engine *codegen.Engine
+	// Jobs queues SDK generation; without it, SDKService is not served.
+	Jobs *sdk.Jobs
 }
 
 // Handler returns an http.Handler serving every RPC service at its standard path.
@@ -78,6 +82,9 @@ func Handler(reg *registry.Registry, cfg Config) http.Handler {
 			append(opts, connect.WithCodec(codec))...))
 	}
 	mount(pluginv1connect.NewPluginServiceHandler(pluginService{s}, opts...))
+	if cfg.Jobs != nil {
+		mount(sdkv1connect.NewSDKServiceHandler(sdkService{server: s, jobs: cfg.Jobs}, opts...))
+	}
 	mount(newHealthHandler(services, opts...))
 	reflector := grpcreflect.NewStaticReflector(services...)
 	mux.Handle(grpcreflect.NewHandlerV1(reflector, opts...))

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -283,4 +284,36 @@ func (j *Jobs) do(ctx context.Context, job store.Job) (store.Artifact, error) {
 		return store.Artifact{}, err
 	}
 	return j.s.Publish(ctx, eco, b)
+}
+
+// Request queues the generation of an SDK version at a commit with the generator's
+// latest version, records interest in the SDK, and returns the job with the package and
+// version it publishes. The caller must be able to read the module.
+func (j *Jobs) Request(ctx context.Context, eco string, s SDK, ref CommitRef) (store.Job, string, string, error) {
+	e := j.ecosystems[eco]
+	if e == nil {
+		return store.Job{}, "", "", fmt.Errorf("%w: SDK generation ahead of requests is for %s, not %q", registry.ErrInvalid, strings.Join(j.ecosystemNames(), ", "), eco)
+	}
+	b, err := j.s.Resolve(ctx, s, ref, Pin{})
+	if err != nil {
+		return store.Job{}, "", "", err
+	}
+	name, version, err := e.Package(b)
+	if err != nil {
+		return store.Job{}, "", "", err
+	}
+	if _, err := j.Interest(ctx, eco, b); err != nil {
+		return store.Job{}, "", "", err
+	}
+	job, err := j.Enqueue(ctx, eco, b)
+	return job, name, version, err
+}
+
+func (j *Jobs) ecosystemNames() []string {
+	var names []string
+	for name := range j.ecosystems {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	return names
 }

@@ -177,6 +177,15 @@ type CommitRef struct {
 	Seq int64
 }
 
+// ParseCommitRef reads a reference as users write it: empty for the default label's
+// head, a commit id or its first 12 or more characters, or else a label name.
+func ParseCommitRef(ref string) CommitRef {
+	if len(ref) >= shortCommitLen && len(ref) <= 32 && isLowerHex(ref) {
+		return CommitRef{ID: ref}
+	}
+	return CommitRef{Label: ref}
+}
+
 // Pin selects the generator's version. The zero value selects the latest.
 type Pin struct {
 	// Version and Revision pin a plugin version; revision 0 is the latest revision.
