@@ -5,11 +5,13 @@ import (
 	"context"
 	"errors"
 	"io"
+	"log/slog"
 	"net/http"
 	"strconv"
 	"sync"
 
 	"github.com/lathe-registry/lathe/internal/blob"
+	"github.com/lathe-registry/lathe/internal/codegen"
 	"github.com/lathe-registry/lathe/internal/store"
 )
 
@@ -127,5 +129,31 @@ func serveBytes(w http.ResponseWriter, r *http.Request, a store.Artifact, data [
 	w.WriteHeader(http.StatusOK)
 	if r.Method != http.MethodHead {
 		_, _ = w.Write(data)
+	}
+}
+
+// TextError answers with a status and a plain-text message, which package managers show
+// their users.
+func TextError(w http.ResponseWriter, code int, msg string) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-cache")
+	w.WriteHeader(code)
+	_, _ = io.WriteString(w, msg+"\n")
+}
+
+// Fail answers with the status an error calls for: 404 for what does not exist or may not
+// be seen, 500 with the plugin's words for a failed generation, and 500 with a pointer to
+// the log (where it is written, under what) for anything else.
+func Fail(w http.ResponseWriter, log *slog.Logger, what string, err error) {
+	switch {
+	case errors.Is(err, ErrNotFound):
+		TextError(w, http.StatusNotFound, err.Error())
+	case errors.Is(err, codegen.ErrPlugin):
+		TextError(w, http.StatusInternalServerError, "generating the package failed: "+err.Error())
+	case errors.Is(err, context.Canceled):
+		// The client went away.
+	default:
+		log.Error(what, "err", err)
+		TextError(w, http.StatusInternalServerError, "internal error; the server log has details")
 	}
 }

@@ -62,7 +62,7 @@ const (
 func (reg *Registry) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		w.Header().Set("Allow", "GET, HEAD")
-		textError(w, http.StatusMethodNotAllowed, "the Cargo registry is read-only")
+		sdk.TextError(w, http.StatusMethodNotAllowed, "the Cargo registry is read-only")
 		return
 	}
 	root, rest := Prefix, strings.TrimPrefix(r.URL.Path, Prefix)
@@ -72,7 +72,7 @@ func (reg *Registry) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, err := auth.FromRequest(r.Context(), reg.Packager.SDKs.Registry().Store(), r)
 	if errors.Is(err, auth.ErrInvalidToken) {
-		textError(w, http.StatusUnauthorized, "invalid token: create one with lathe token create, then cargo login --registry NAME \"Bearer <token>\"")
+		sdk.TextError(w, http.StatusUnauthorized, "invalid token: create one with lathe token create, then cargo login --registry NAME \"Bearer <token>\"")
 		return
 	} else if err != nil {
 		reg.fail(w, err)
@@ -80,7 +80,7 @@ func (reg *Registry) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if _, ok := auth.User(ctx); authRequired && !ok {
 		w.Header().Set("WWW-Authenticate", `Cargo login_url="`+reg.PublicURL+`"`)
-		textError(w, http.StatusUnauthorized, "this index needs a token: cargo login --registry NAME \"Bearer <token from lathe token create>\"")
+		sdk.TextError(w, http.StatusUnauthorized, "this index needs a token: cargo login --registry NAME \"Bearer <token from lathe token create>\"")
 		return
 	}
 	switch {
@@ -147,7 +147,7 @@ func (reg *Registry) serveIndex(ctx context.Context, w http.ResponseWriter, r *h
 	i := strings.LastIndexByte(rest, '/')
 	name := rest[i+1:]
 	if name == "" || name != strings.ToLower(name) || indexPath(name) != rest {
-		textError(w, http.StatusNotFound, "not an index file of this registry")
+		sdk.TextError(w, http.StatusNotFound, "not an index file of this registry")
 		return
 	}
 	now := time.Now()
@@ -228,7 +228,7 @@ func (reg *Registry) renderIndex(ctx context.Context, name string) (indexFile, e
 func (reg *Registry) serveDownload(ctx context.Context, w http.ResponseWriter, r *http.Request, rest string) {
 	parts := strings.Split(rest, "/")
 	if len(parts) != 3 || parts[2] != "download" {
-		textError(w, http.StatusNotFound, "not a crate download of this registry")
+		sdk.TextError(w, http.StatusNotFound, "not a crate download of this registry")
 		return
 	}
 	a, err := reg.Packager.SDKs.Published(ctx, Ecosystem, parts[0], parts[1])
@@ -242,19 +242,5 @@ func (reg *Registry) serveDownload(ctx context.Context, w http.ResponseWriter, r
 }
 
 func (reg *Registry) fail(w http.ResponseWriter, err error) {
-	switch {
-	case errors.Is(err, sdk.ErrNotFound):
-		textError(w, http.StatusNotFound, err.Error())
-	case errors.Is(err, context.Canceled):
-	default:
-		reg.Log.Error("Cargo registry", "err", err)
-		textError(w, http.StatusInternalServerError, "internal error; the server log has details")
-	}
-}
-
-func textError(w http.ResponseWriter, code int, msg string) {
-	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-cache")
-	w.WriteHeader(code)
-	fmt.Fprintln(w, msg)
+	sdk.Fail(w, reg.Log, "Cargo registry", err)
 }

@@ -14,7 +14,6 @@ import (
 	"golang.org/x/mod/module"
 
 	"github.com/lathe-registry/lathe/internal/auth"
-	"github.com/lathe-registry/lathe/internal/codegen"
 	"github.com/lathe-registry/lathe/internal/registry"
 	"github.com/lathe-registry/lathe/internal/sdk"
 	"github.com/lathe-registry/lathe/internal/store"
@@ -40,7 +39,7 @@ type Proxy struct {
 func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		w.Header().Set("Allow", "GET, HEAD")
-		textError(w, http.StatusMethodNotAllowed, "the Go module proxy is read-only")
+		sdk.TextError(w, http.StatusMethodNotAllowed, "the Go module proxy is read-only")
 		return
 	}
 	if r.URL.Query().Get("go-get") == "1" {
@@ -50,7 +49,7 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rest := strings.TrimPrefix(r.URL.Path, Prefix)
 	escPath, file, ok := splitRequest(rest)
 	if !ok {
-		textError(w, http.StatusNotFound, "not a Go module proxy request")
+		sdk.TextError(w, http.StatusNotFound, "not a Go module proxy request")
 		return
 	}
 	modPath, err := escPath, error(nil)
@@ -58,17 +57,17 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		modPath, err = module.UnescapePath(escPath)
 	}
 	if err != nil {
-		textError(w, http.StatusNotFound, "invalid module path")
+		sdk.TextError(w, http.StatusNotFound, "invalid module path")
 		return
 	}
 	target, _, ok := p.Paths.Parse(modPath)
 	if !ok {
-		textError(w, http.StatusNotFound, fmt.Sprintf("%s is not a module of this registry; its modules are %s/{owner}/{module}/{plugin-owner}/{plugin}", modPath, p.Paths.Root()))
+		sdk.TextError(w, http.StatusNotFound, fmt.Sprintf("%s is not a module of this registry; its modules are %s/{owner}/{module}/{plugin-owner}/{plugin}", modPath, p.Paths.Root()))
 		return
 	}
 	ctx, err := auth.FromRequest(r.Context(), p.SDKs.Registry().Store(), r)
 	if errors.Is(err, auth.ErrInvalidToken) {
-		textError(w, http.StatusUnauthorized, err.Error())
+		sdk.TextError(w, http.StatusUnauthorized, err.Error())
 		return
 	} else if err != nil {
 		p.fail(w, err)
@@ -87,7 +86,7 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case strings.HasSuffix(file, ".zip"):
 		p.serveArtifact(ctx, w, r, req, strings.TrimSuffix(strings.TrimPrefix(file, "@v/"), ".zip"), false)
 	default:
-		textError(w, http.StatusNotFound, "unknown Go module proxy endpoint "+file)
+		sdk.TextError(w, http.StatusNotFound, "unknown Go module proxy endpoint "+file)
 	}
 }
 
@@ -179,7 +178,7 @@ func (p *Proxy) resolve(ctx context.Context, req request, v string) (sdk.Build, 
 func (p *Proxy) serveInfo(ctx context.Context, w http.ResponseWriter, req request, escVersion string) {
 	v, err := module.UnescapeVersion(escVersion)
 	if err != nil {
-		textError(w, http.StatusNotFound, "invalid version")
+		sdk.TextError(w, http.StatusNotFound, "invalid version")
 		return
 	}
 	if _, ok := parseVersion(req.sdk.Gen.Template, v); ok {
@@ -229,7 +228,7 @@ func (p *Proxy) query(ctx context.Context, req request, q string) (sdk.Build, er
 func (p *Proxy) serveArtifact(ctx context.Context, w http.ResponseWriter, r *http.Request, req request, escVersion string, mod bool) {
 	v, err := module.UnescapeVersion(escVersion)
 	if err != nil {
-		textError(w, http.StatusNotFound, "invalid version")
+		sdk.TextError(w, http.StatusNotFound, "invalid version")
 		return
 	}
 	a, err := p.SDKs.Published(ctx, Ecosystem, req.path, v)
@@ -259,26 +258,7 @@ func (p *Proxy) serveArtifact(ctx context.Context, w http.ResponseWriter, r *htt
 	}
 }
 
-func (p *Proxy) fail(w http.ResponseWriter, err error) {
-	switch {
-	case errors.Is(err, sdk.ErrNotFound):
-		textError(w, http.StatusNotFound, err.Error())
-	case errors.Is(err, codegen.ErrPlugin):
-		textError(w, http.StatusInternalServerError, "generating the module failed: "+err.Error())
-	case errors.Is(err, context.Canceled):
-		// The client went away.
-	default:
-		p.Log.Error("Go module proxy", "err", err)
-		textError(w, http.StatusInternalServerError, "internal error; the server log has details")
-	}
-}
-
-func textError(w http.ResponseWriter, code int, msg string) {
-	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-cache")
-	w.WriteHeader(code)
-	fmt.Fprintln(w, msg)
-}
+func (p *Proxy) fail(w http.ResponseWriter, err error) { sdk.Fail(w, p.Log, "Go module proxy", err) }
 
 func writeJSON(w http.ResponseWriter, v any) {
 	w.Header().Set("Content-Type", "application/json")
