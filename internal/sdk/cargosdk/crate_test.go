@@ -135,7 +135,7 @@ func TestTarGzDeterministic(t *testing.T) {
 func TestIndexEntry(t *testing.T) {
 	cfg := &pluginconfig.CargoRegistry{RustVersion: "1.64", Deps: []pluginconfig.CargoDep{{Name: "prost", Req: "0.11", DefaultFeatures: true}}}
 	line, err := indexEntry("acme_m_lathe_prost", "0.11.6-20260102030405-0123456789ab.1", cfg,
-		[]crateDep{{name: "acme_dep_lathe_prost", version: "0.11.6-00000000000000-abcdefabcdef.1"}}, strings.Repeat("a", 64))
+		[]store.Artifact{{Name: "acme_dep_lathe_prost", Version: "0.11.6-00000000000000-abcdefabcdef.1"}}, strings.Repeat("a", 64))
 	if err != nil {
 		t.Fatal(err)
 	}
