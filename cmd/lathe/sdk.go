@@ -12,7 +12,6 @@ import (
 	"github.com/lathe-registry/lathe/internal/blob/fsblob"
 	"github.com/lathe-registry/lathe/internal/registry"
 	"github.com/lathe-registry/lathe/internal/sdk"
-	"github.com/lathe-registry/lathe/internal/sdk/cargosdk"
 	"github.com/lathe-registry/lathe/internal/sdk/gosdk"
 	"github.com/lathe-registry/lathe/internal/store"
 	"github.com/lathe-registry/lathe/internal/store/sqlitestore"
@@ -102,19 +101,19 @@ asked. Published SDK versions are not cached outputs: they keep their bytes.`, e
 }
 
 func cmdSDKGenerate(ctx context.Context, e env, args []string) error {
-	c := newCommand("sdk generate", "lathe sdk generate cargo OWNER/MODULE[:REF] PLUGIN_OWNER/PLUGIN [flags]",
-		`Queue the generation of a crate version of a module, at a label or commit (the
-default label's head if no REF is given) with the plugin's latest version, and
-record interest in the crate so that later pushes to the default label are
-generated too. A running server publishes it within seconds; lathe sdk jobs
-shows failures.`, e.stdout)
+	c := newCommand("sdk generate", "lathe sdk generate cargo|npm|python OWNER/MODULE[:REF] PLUGIN_OWNER/PLUGIN [flags]",
+		`Queue the generation of a package version (a crate, an npm package or a Python
+wheel) of a module, at a label or commit (the default label's head if no REF is
+given) with the plugin's latest version, and record interest in the package so
+that later pushes to the default label are generated too. A running server
+publishes it within seconds; lathe sdk jobs shows failures.`, e.stdout)
 	data := dataFlag(c)
 	args, err := c.parse(args, e.getenv)
 	if err != nil {
 		return err
 	}
-	if len(args) != 3 || args[0] != cargosdk.Ecosystem {
-		return c.usageErrorf("want cargo, OWNER/MODULE[:REF] and PLUGIN_OWNER/PLUGIN")
+	if len(args) != 3 {
+		return c.usageErrorf("want an ecosystem, OWNER/MODULE[:REF] and PLUGIN_OWNER/PLUGIN")
 	}
 	owner, mod, ref, ok := splitRef(args[1])
 	gOwner, gName, gok := strings.Cut(args[2], "/")
@@ -123,14 +122,16 @@ shows failures.`, e.stdout)
 	}
 	return withRegistry(*data, func(reg *registry.Registry, _ *sqlitestore.Store, blobs *fsblob.Store) error {
 		sdks := sdk.New(reg, blobs, nil)
-		jobs := sdk.NewJobs(sdks, slog.New(slog.DiscardHandler), &cargosdk.Packager{SDKs: sdks})
+		// Only names and versions are asked of the ecosystems here: the URL does not matter.
+		crates, npmPackages, pyPackages := eagerEcosystems(sdks, "http://lathe.invalid")
+		jobs := sdk.NewJobs(sdks, slog.New(slog.DiscardHandler), crates, npmPackages, pyPackages)
 		// An operator command: it may name any module.
-		job, name, version, err := jobs.Request(auth.AsSystem(ctx), cargosdk.Ecosystem,
+		job, name, version, err := jobs.Request(auth.AsSystem(ctx), args[0],
 			sdk.SDK{Owner: owner, Module: mod, Gen: sdk.Generator{Owner: gOwner, Name: gName}}, sdk.ParseCommitRef(ref))
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(e.stdout, "queued job %d: crate %s %s\n", job.ID, name, version)
+		fmt.Fprintf(e.stdout, "queued job %d: %s package %s %s\n", job.ID, args[0], name, version)
 		return nil
 	})
 }

@@ -22,6 +22,8 @@ import (
 	"github.com/lathe-registry/lathe/internal/sdk"
 	"github.com/lathe-registry/lathe/internal/sdk/cargosdk"
 	"github.com/lathe-registry/lathe/internal/sdk/gosdk"
+	"github.com/lathe-registry/lathe/internal/sdk/npmsdk"
+	"github.com/lathe-registry/lathe/internal/sdk/pysdk"
 	"github.com/lathe-registry/lathe/internal/server"
 	"github.com/lathe-registry/lathe/internal/store/sqlitestore"
 )
@@ -133,11 +135,12 @@ down gracefully. Once listening, it prints one line to stdout:
 	mux.Handle(strings.TrimSuffix(gosdk.Prefix, "/"), goProxy) // the go-get=1 check of the root path
 	// Ecosystems whose indexes list checksums publish versions ahead of requests, through
 	// the job queue.
-	crates := &cargosdk.Packager{SDKs: sdks, IndexURL: "sparse+" + public + cargosdk.Prefix}
-	eager := []sdk.Ecosystem{crates}
-	jobs := sdk.NewJobs(sdks, logger, eager...)
+	crates, npmPackages, pyPackages := eagerEcosystems(sdks, public)
+	jobs := sdk.NewJobs(sdks, logger, crates, npmPackages, pyPackages)
 	mux.Handle("/", api.Handler(reg, api.Config{MaxMessageBytes: *maxRequestBytes, Logger: logger, Engine: engine, Jobs: jobs}))
 	mux.Handle(cargosdk.Prefix, &cargosdk.Registry{Packager: crates, Jobs: jobs, PublicURL: public, Log: logger})
+	mux.Handle(pysdk.Prefix, &pysdk.Index{Packager: pyPackages, Jobs: jobs, Log: logger})
+	mux.Handle(npmsdk.Prefix, &npmsdk.Registry{Packager: npmPackages, Jobs: jobs, Log: logger})
 	jobsCtx, stopJobs := context.WithCancel(ctx)
 	var jobsDone sync.WaitGroup
 	jobsDone.Go(func() { jobs.Run(jobsCtx, *ef.workers) })
@@ -152,6 +155,14 @@ down gracefully. Once listening, it prints one line to stdout:
 	}
 	logger.Info("stopped")
 	return nil
+}
+
+// eagerEcosystems are the SDK ecosystems whose indexes list checksums, so that versions
+// are published ahead of requests through the job queue.
+func eagerEcosystems(sdks *sdk.Service, public string) (*cargosdk.Packager, *npmsdk.Packager, *pysdk.Packager) {
+	return &cargosdk.Packager{SDKs: sdks, IndexURL: "sparse+" + public + cargosdk.Prefix},
+		&npmsdk.Packager{SDKs: sdks, RegistryURL: public + strings.TrimSuffix(npmsdk.Prefix, "/")},
+		&pysdk.Packager{SDKs: sdks}
 }
 
 // publicEndpoints returns the public URL (without a trailing slash) and the Go module

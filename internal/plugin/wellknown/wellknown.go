@@ -68,6 +68,8 @@ var shipped = []struct { //nolint:gochecknoglobals // read-only table
 	{"community/neoeinstein-tonic", Source{}},
 	{"anthropics/buffa", Source{}},
 	{"anthropics/connect-rust", Source{}},
+	// protoc-gen-lathe-python (internal/plugin/protocpy) with protoc bundled; see its doc.
+	{"protocolbuffers/python", Source{}},
 }
 
 // Sources returns the embedded Rust sources, by [Source.CargoDir].
