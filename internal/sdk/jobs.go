@@ -317,3 +317,28 @@ func (j *Jobs) ecosystemNames() []string {
 	slices.Sort(names)
 	return names
 }
+
+// FirstWait bounds how long a request that finds an SDK with no published version waits
+// for its first one.
+const FirstWait = 2 * time.Minute
+
+// Ensure is what a package index does when asked for an SDK: it records interest in the
+// SDK and, if nothing of it is published yet (unpublished), queues the build and waits
+// for it, at most FirstWait. A failed or late generation is only logged: the caller
+// lists whatever is published afterwards.
+func (j *Jobs) Ensure(ctx context.Context, eco string, b Build, unpublished bool) error {
+	job, err := j.Interest(ctx, eco, b)
+	if err == nil && job.ID == 0 && unpublished {
+		// Interest was recorded earlier, but nothing is published yet.
+		job, err = j.Enqueue(ctx, eco, b)
+	}
+	if err != nil || job.ID == 0 || !unpublished {
+		return err
+	}
+	wctx, cancel := context.WithTimeout(ctx, FirstWait)
+	defer cancel()
+	if err := j.Wait(wctx, job.ID); err != nil {
+		j.log.Warn("the first version of an SDK is not ready", "ecosystem", eco, "sdk", b.SDK.String(), "err", err)
+	}
+	return nil
+}

@@ -27,10 +27,6 @@ const (
 	AuthPrefix = Prefix + "auth/"
 )
 
-// FirstGenerationWait bounds how long the first request for a crate's index waits for
-// its first version to be generated.
-const FirstGenerationWait = 2 * time.Minute
-
 // Registry serves the Cargo sparse registry protocol: config.json, index files and
 // crate downloads, at [Prefix] for anonymous clients and at [AuthPrefix] for clients
 // that send a token (the raw Authorization header, as cargo sends it, or "Bearer
@@ -194,21 +190,10 @@ func (reg *Registry) renderIndex(ctx context.Context, name string) (indexFile, e
 	if err != nil {
 		return indexFile{}, err
 	}
-	job, err := reg.Jobs.Interest(ctx, Ecosystem, b)
-	if err == nil && job.ID == 0 && len(arts) == 0 {
-		// Interest was recorded earlier, but nothing is published yet.
-		job, err = reg.Jobs.Enqueue(ctx, Ecosystem, b)
-	}
-	if err != nil {
+	if err := reg.Jobs.Ensure(ctx, Ecosystem, b, len(arts) == 0); err != nil {
 		return indexFile{}, err
 	}
-	if job.ID != 0 && len(arts) == 0 {
-		wctx, cancel := context.WithTimeout(ctx, FirstGenerationWait)
-		werr := reg.Jobs.Wait(wctx, job.ID)
-		cancel()
-		if werr != nil {
-			reg.Log.Warn("first version of a crate is not ready", "crate", name, "err", werr)
-		}
+	if len(arts) == 0 {
 		if arts, err = st.ListArtifacts(ctx, Ecosystem, name, store.Page{}); err != nil {
 			return indexFile{}, err
 		}

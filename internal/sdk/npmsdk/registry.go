@@ -27,10 +27,6 @@ import (
 // Prefix is the URL path of the registry: @lathe:registry={public URL}/gen/npm/v1/.
 const Prefix = "/gen/npm/v1/"
 
-// FirstGenerationWait bounds how long the first request for a packument waits for the
-// package's first version to be generated.
-const FirstGenerationWait = 2 * time.Minute
-
 // Media types of packuments.
 const (
 	abbreviatedType = "application/vnd.npm.install-v1+json"
@@ -289,24 +285,11 @@ func (reg *Registry) published(ctx context.Context, name string, b sdk.Build) (*
 	if n > 0 && pkg.interested(b.SDK.Gen) {
 		return pkg, nil // interest is on record: skip the store write
 	}
-	job, err := reg.Jobs.Interest(ctx, Ecosystem, b)
-	if err == nil {
-		pkg.setInterested(b.SDK.Gen)
-	}
-	if err == nil && job.ID == 0 && n == 0 {
-		// Interest was recorded earlier, but nothing is published yet.
-		job, err = reg.Jobs.Enqueue(ctx, Ecosystem, b)
-	}
-	if err != nil {
+	if err := reg.Jobs.Ensure(ctx, Ecosystem, b, n == 0); err != nil {
 		return nil, err
 	}
-	if job.ID != 0 && n == 0 {
-		wctx, cancel := context.WithTimeout(ctx, FirstGenerationWait)
-		werr := reg.Jobs.Wait(wctx, job.ID)
-		cancel()
-		if werr != nil {
-			reg.Log.Warn("first version of an npm package is not ready", "package", name, "err", werr)
-		}
+	pkg.setInterested(b.SDK.Gen)
+	if n == 0 {
 		if n, err = pkg.refresh(ctx, st, reg.Packager.RegistryURL, reg.Log); err != nil {
 			return nil, err
 		}

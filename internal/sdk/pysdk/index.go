@@ -33,10 +33,6 @@ const (
 	SimplePrefix = Prefix + "simple/"
 )
 
-// FirstGenerationWait bounds how long the first request for a project page waits for
-// its first version to be generated.
-const FirstGenerationWait = 2 * time.Minute
-
 // API version of the simple repository API that pages declare.
 const apiVersion = "1.1"
 
@@ -314,21 +310,10 @@ func (ix *Index) renderProject(ctx context.Context, name string) (projectPage, e
 	if err != nil {
 		return projectPage{}, err
 	}
-	job, err := ix.Jobs.Interest(ctx, Ecosystem, b)
-	if err == nil && job.ID == 0 && len(arts) == 0 {
-		// Interest was recorded earlier, but nothing is published yet.
-		job, err = ix.Jobs.Enqueue(ctx, Ecosystem, b)
-	}
-	if err != nil {
+	if err := ix.Jobs.Ensure(ctx, Ecosystem, b, len(arts) == 0); err != nil {
 		return projectPage{}, err
 	}
-	if job.ID != 0 && len(arts) == 0 {
-		wctx, cancel := context.WithTimeout(ctx, FirstGenerationWait)
-		werr := ix.Jobs.Wait(wctx, job.ID)
-		cancel()
-		if werr != nil {
-			ix.Log.Warn("first version of a Python project is not ready", "project", name, "err", werr)
-		}
+	if len(arts) == 0 {
 		if arts, err = st.ListArtifacts(ctx, Ecosystem, name, store.Page{}); err != nil {
 			return projectPage{}, err
 		}
