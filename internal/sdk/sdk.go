@@ -24,6 +24,7 @@ import (
 	"strconv"
 	"strings"
 
+	"golang.org/x/mod/semver"
 	"golang.org/x/sync/singleflight"
 
 	"github.com/lathe-registry/lathe/internal/blob"
@@ -297,6 +298,10 @@ func (s *Service) WithPlugin(ctx context.Context, b Build, dep pluginconfig.Dep)
 
 func (s *Service) step(ctx context.Context, owner, name, version string, revision int) (Step, error) {
 	pv, err := s.reg.PluginVersion(ctx, owner, name, version, revision)
+	if errors.Is(err, ErrNotFound) && version != "" && semver.Canonical(version) == version {
+		// Versions spell plugin versions canonically: v36.0.0 is the v36.0 it was published as.
+		pv, err = s.canonicalVersion(ctx, owner, name, version, revision, err)
+	}
 	if err != nil {
 		return Step{}, err
 	}
@@ -309,6 +314,25 @@ func (s *Service) step(ctx context.Context, owner, name, version string, revisio
 		step.Options = append(step.Options, cfg.Registry.Opts...)
 	}
 	return step, nil
+}
+
+// canonicalVersion finds the plugin version whose canonical form is version, or returns
+// notFound.
+func (s *Service) canonicalVersion(ctx context.Context, owner, name, version string, revision int, notFound error) (store.PluginVersion, error) {
+	latest, err := s.reg.PluginVersion(ctx, owner, name, "", 0)
+	if err != nil {
+		return store.PluginVersion{}, notFound
+	}
+	all, err := s.reg.Store().ListPluginVersions(ctx, latest.PluginID, store.Page{})
+	if err != nil {
+		return store.PluginVersion{}, err
+	}
+	for _, pv := range all {
+		if pv.Version != version && semver.Canonical(pv.Version) == version {
+			return s.reg.PluginVersion(ctx, owner, name, pv.Version, revision)
+		}
+	}
+	return store.PluginVersion{}, notFound
 }
 
 func (s *Service) commit(ctx context.Context, m store.Module, ref CommitRef) (store.Commit, error) {
