@@ -213,3 +213,27 @@ func TestServe(t *testing.T) {
 		t.Fatalf("serve exited %d after cancellation", code)
 	}
 }
+
+func TestPublicEndpoints(t *testing.T) {
+	for _, c := range []struct {
+		public, goHost, listen string
+		wantURL, wantRoot      string
+		wantErr                bool
+	}{
+		{"", "", "http://127.0.0.1:8080", "http://127.0.0.1:8080", "127.0.0.1/gen/go", false},
+		{"", "", "http://[::]:8080", "http://127.0.0.1:8080", "127.0.0.1/gen/go", false},
+		{"", "", "http://0.0.0.0:8080", "http://127.0.0.1:8080", "127.0.0.1/gen/go", false},
+		{"", "", "http://localhost:8080", "http://127.0.0.1:8080", "127.0.0.1/gen/go", false},
+		{"https://lathe.example.com/", "", "http://[::]:443", "https://lathe.example.com", "lathe.example.com/gen/go", false},
+		{"https://lathe.example.com:8443", "", "", "https://lathe.example.com:8443", "lathe.example.com/gen/go", false},
+		{"https://registry:8443", "go.example.com", "", "https://registry:8443", "go.example.com/gen/go", false},
+		{"https://registry:8443", "", "", "", "", true},
+		{"ftp://lathe.example.com", "", "", "", "", true},
+		{"", "Bad_Host", "http://127.0.0.1:8080", "", "", true},
+	} {
+		gotURL, paths, err := publicEndpoints(c.public, c.goHost, c.listen)
+		if (err != nil) != c.wantErr || (err == nil && (gotURL != c.wantURL || paths.Root() != c.wantRoot)) {
+			t.Errorf("publicEndpoints(%q, %q, %q) = %q, %q, %v", c.public, c.goHost, c.listen, gotURL, paths.Root(), err)
+		}
+	}
+}

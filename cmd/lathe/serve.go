@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -169,7 +170,16 @@ func eagerEcosystems(sdks *sdk.Service, public string) (*cargosdk.Packager, *npm
 // paths of a server listening at listenURL.
 func publicEndpoints(publicURL, goHost, listenURL string) (string, gosdk.Paths, error) {
 	if publicURL == "" {
-		publicURL = listenURL
+		// A server listening on every interface, or on a name Go module paths cannot
+		// start with, is at least reachable as 127.0.0.1 on this machine.
+		u, err := url.Parse(listenURL)
+		if err != nil {
+			return "", gosdk.Paths{}, err
+		}
+		if ip := net.ParseIP(u.Hostname()); (ip != nil && ip.IsUnspecified()) || (goHost == "" && !strings.Contains(u.Hostname(), ".")) {
+			u.Host = net.JoinHostPort("127.0.0.1", u.Port())
+		}
+		publicURL = u.String()
 	}
 	u, err := url.Parse(publicURL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
