@@ -23,7 +23,7 @@ func TestResolve(t *testing.T) {
 	reg := registry.New(st, memblob.New())
 	for _, v := range []string{"v36.0", "v36.1"} {
 		if _, err := reg.PushPlugin(ctx, registry.PluginParams{Owner: "protocolbuffers", Name: "python", Version: v,
-			Config: []byte("version: v1\nname: buf.build/protocolbuffers/python\nplugin_version: " + v + "\n"),
+			Config:  []byte("version: v1\nname: buf.build/protocolbuffers/python\nplugin_version: " + v + "\n"),
 			Runtime: "native", Program: []byte("x"), ProgramName: "protoc-gen-python"}); err != nil {
 			t.Fatal(err)
 		}
