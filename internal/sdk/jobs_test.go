@@ -1,0 +1,150 @@
+package sdk
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/lathe-registry/lathe/internal/auth"
+	"github.com/lathe-registry/lathe/internal/blob/memblob"
+	"github.com/lathe-registry/lathe/internal/registry"
+	"github.com/lathe-registry/lathe/internal/store"
+	"github.com/lathe-registry/lathe/internal/store/sqlitestore"
+)
+
+// testEcosystem packs a build's commit id, or fails for commits in fail.
+type testEcosystem struct {
+	packs atomic.Int64
+	fail  map[string]bool
+}
+
+func (e *testEcosystem) Name() string { return "test" }
+func (e *testEcosystem) Package(b Build) (string, string, error) {
+	return b.SDK.Owner + "-" + b.SDK.Module, b.Commit.ID, nil
+}
+func (e *testEcosystem) Pack(_ context.Context, b Build) ([]byte, []byte, error) {
+	e.packs.Add(1)
+	if e.fail[b.Commit.ID] {
+		return nil, nil, errors.New("the plugin failed on " + b.Commit.ID)
+	}
+	return []byte(b.Commit.ID), nil, nil
+}
+
+// The queue is durable: jobs enqueued before a runner starts (or while none runs) are
+// done once it runs; failures are recorded with their errors and reported to waiters;
+// a move of the default label enqueues every interest; other labels do not.
+func TestJobs(t *testing.T) {
+	ctx := auth.AsSystem(context.Background())
+	st, err := sqlitestore.Open(filepath.Join(t.TempDir(), "lathe.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	reg := registry.New(st, memblob.New())
+	if _, err := reg.PushPlugin(ctx, registry.PluginParams{Owner: "acme", Name: "gen", Version: "v1.0.0",
+		Config: []byte("version: v1\nname: buf.build/acme/gen\nplugin_version: v1.0.0\n"), Runtime: "native", Program: []byte("x"), ProgramName: "protoc-gen-x"}); err != nil {
+		t.Fatal(err)
+	}
+	var m store.Module
+	var alice store.Owner
+	newCommit := func(label string) store.Commit {
+		t.Helper()
+		var c store.Commit
+		err := st.Update(ctx, func(tx store.Tx) (err error) {
+			if c, err = tx.CreateCommit(ctx, store.Commit{ID: registry.NewID(), ModuleID: m.ID, OwnerID: alice.ID, Digest: make([]byte, 64), Manifest: "x", CreatedByUserID: alice.ID}); err != nil {
+				return err
+			}
+			_, err = tx.SetLabel(ctx, m.ID, label, c.ID, alice.ID)
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	err = st.Update(ctx, func(tx store.Tx) (err error) {
+		if alice, err = tx.CreateOwner(ctx, store.Owner{ID: registry.NewID(), Name: "alice", Kind: store.OwnerUser}); err != nil {
+			return err
+		}
+		m, err = tx.CreateModule(ctx, store.Module{ID: registry.NewID(), OwnerID: alice.ID, Name: "m", Visibility: store.Private, State: store.Active, DefaultLabelName: "main"})
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := newCommit("main")
+	bad := newCommit("feature")
+
+	s := New(reg, memblob.New(), nil)
+	eco := &testEcosystem{fail: map[string]bool{bad.ID: true}}
+	jobs := NewJobs(s, slog.New(slog.DiscardHandler), eco)
+	target := SDK{Owner: "alice", Module: "m", Gen: Generator{Owner: "acme", Name: "gen"}}
+	b, err := s.Resolve(ctx, target, CommitRef{}, Pin{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := jobs.Interest(ctx, "test", b); err != nil {
+		t.Fatal(err)
+	}
+	badJob, _, _, err := jobs.Request(ctx, "test", target, CommitRef{Label: "feature"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, _, err := jobs.Request(ctx, "nope", target, CommitRef{}); !errors.Is(err, registry.ErrInvalid) {
+		t.Errorf("Request for an unknown ecosystem: %v", err)
+	}
+	// Nothing runs yet: both jobs wait in the store.
+	pending, err := st.Jobs(ctx, store.JobPending, store.Page{})
+	if err != nil || len(pending) != 2 {
+		t.Fatalf("pending jobs = %d, %v; want 2", len(pending), err)
+	}
+
+	runCtx, stop := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { jobs.Run(runCtx, 2); close(done) }()
+	defer func() { stop(); <-done }()
+
+	wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := jobs.Wait(wctx, pending[0].ID); err != nil {
+		t.Errorf("first job: %v", err)
+	}
+	if err := jobs.Wait(wctx, badJob.ID); err == nil || !strings.Contains(err.Error(), "the plugin failed on "+bad.ID) {
+		t.Errorf("failing job: %v", err)
+	}
+	if _, err := st.Artifact(ctx, "test", "alice-m", first.ID); err != nil {
+		t.Errorf("the first job published nothing: %v", err)
+	}
+	failed, err := st.Jobs(ctx, store.JobFailed, store.Page{})
+	if err != nil || len(failed) != 1 || !strings.Contains(failed[0].Error, "the plugin failed") {
+		t.Errorf("failed jobs = %+v, %v", failed, err)
+	}
+
+	// Moving another label enqueues nothing; moving the default label publishes.
+	before := eco.packs.Load()
+	c2 := newCommit("feature")
+	asAlice := auth.WithUser(context.Background(), alice)
+	for _, label := range []string{"other", "main"} {
+		if _, err := reg.SetLabel(asAlice, registry.LabelRef{Owner: "alice", Module: "m", Name: label}, c2.ID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if _, err := st.Artifact(ctx, "test", "alice-m", c2.ID); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the default label's new commit was not published")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if got := eco.packs.Load() - before; got != 1 {
+		t.Errorf("%d packs after the label moves, want 1", got)
+	}
+}
