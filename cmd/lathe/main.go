@@ -46,6 +46,7 @@ Commands:
   template push  publish the next version of a template
   template generate  generate code for a module with a template
   sdk go         print how to consume a module's Go SDK (GOPROXY, netrc, go get)
+  sdk cargo|npm|python  the same for its crate, npm package or Python project
   sdk generate   publish a crate version for a module commit ahead of requests
   sdk jobs       list pending and failed SDK generation jobs
   cache clear    forget cached generation outputs (published SDKs stay)
@@ -132,9 +133,10 @@ func dispatch(ctx context.Context, e env, args []string) error {
 		}
 		return sub[rest[0]](ctx, e, rest[1:])
 	case "sdk":
-		sub := map[string]func(context.Context, env, []string) error{"go": cmdSDKGo, "generate": cmdSDKGenerate, "jobs": cmdSDKJobs}
+		sub := map[string]func(context.Context, env, []string) error{"go": cmdSDKGo, "generate": cmdSDKGenerate, "jobs": cmdSDKJobs,
+			"cargo": cmdSDKSetup("cargo"), "npm": cmdSDKSetup("npm"), "python": cmdSDKSetup("python")}
 		if len(rest) == 0 || sub[rest[0]] == nil {
-			return &usageError{msg: "want one of: sdk go, sdk generate, sdk jobs"}
+			return &usageError{msg: "want one of: sdk go, sdk cargo, sdk npm, sdk python, sdk generate, sdk jobs"}
 		}
 		return sub[rest[0]](ctx, e, rest[1:])
 	case "cache":

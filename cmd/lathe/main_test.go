@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"flag"
@@ -235,5 +236,47 @@ func TestPublicEndpoints(t *testing.T) {
 		if (err != nil) != c.wantErr || (err == nil && (gotURL != c.wantURL || paths.Root() != c.wantRoot)) {
 			t.Errorf("publicEndpoints(%q, %q, %q) = %q, %q, %v", c.public, c.goHost, c.listen, gotURL, paths.Root(), err)
 		}
+	}
+}
+
+func TestSDKSetup(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want []string
+	}{
+		{[]string{"sdk", "go", "alice/weather", "protocolbuffers/go", "--public-url", "https://lathe.example.com:8443"}, []string{
+			"go env -w GOPROXY=https://lathe.example.com:8443/gen/go,$(go env GOPROXY)",
+			"go env -w GONOSUMDB=lathe.example.com/gen/go",
+			"machine lathe.example.com:8443 login token password <token>",
+			"go get lathe.example.com/gen/go/alice/weather/protocolbuffers/go@latest",
+		}},
+		{[]string{"sdk", "cargo", "alice/weather", "lathe/prost", "--public-url", "https://lathe.example.com"}, []string{
+			`index = "sparse+https://lathe.example.com/gen/cargo/"`,
+			`# index = "sparse+https://lathe.example.com/gen/cargo/auth/"`,
+			"cargo add --registry lathe alice_weather_lathe_prost",
+		}},
+		{[]string{"sdk", "npm", "alice/weather", "bufbuild/es"}, []string{
+			"@lathe:registry=http://127.0.0.1:8080/gen/npm/v1/",
+			"# //127.0.0.1:8080/gen/npm/v1/:_authToken=<token>",
+			"npm install @lathe/alice_weather.bufbuild_es",
+		}},
+		{[]string{"sdk", "python", "alice/weather", "protocolbuffers/python"}, []string{
+			"pip install --index-url http://127.0.0.1:8080/gen/python/simple/ alice-weather-protocolbuffers-python",
+		}},
+	} {
+		var stdout, stderr bytes.Buffer
+		if code := run(context.Background(), c.args, mapEnv(nil), &stdout, &stderr); code != 0 {
+			t.Errorf("lathe %v: exit %d: %s", c.args, code, stderr.String())
+			continue
+		}
+		for _, line := range c.want {
+			if !strings.Contains(stdout.String(), line+"\n") {
+				t.Errorf("lathe %v printed no line %q:\n%s", c.args, line, stdout.String())
+			}
+		}
+	}
+	var stderr bytes.Buffer
+	if code := run(context.Background(), []string{"sdk", "cargo", "alice/we.ather", "lathe/prost"}, mapEnv(nil), io.Discard, &stderr); code == 0 || !strings.Contains(stderr.String(), "crate names cannot hold '.'") {
+		t.Errorf("a module with a dot: exit %d, %s", code, stderr.String())
 	}
 }
