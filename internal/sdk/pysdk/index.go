@@ -55,7 +55,12 @@ type Index struct {
 
 	mu    sync.Mutex
 	pages map[string]projectPage
+	// metas are the parsed metadata of published wheels, which never change.
+	metas map[string]*Meta
 }
+
+// maxCachedMetas caps metas; the cache starts over when it is full.
+const maxCachedMetas = 100000
 
 func (ix *Index) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
@@ -461,9 +466,20 @@ func (ix *Index) published(ctx context.Context, project, file string) (store.Art
 	if err != nil {
 		return store.Artifact{}, nil, err
 	}
-	m, err := ParseMeta(a.Meta)
-	if err != nil {
-		return store.Artifact{}, nil, err
+	key := project + "\x00" + version
+	ix.mu.Lock()
+	m := ix.metas[key]
+	ix.mu.Unlock()
+	if m == nil {
+		if m, err = ParseMeta(a.Meta); err != nil {
+			return store.Artifact{}, nil, err
+		}
+		ix.mu.Lock()
+		if ix.metas == nil || len(ix.metas) >= maxCachedMetas {
+			ix.metas = map[string]*Meta{}
+		}
+		ix.metas[key] = m
+		ix.mu.Unlock()
 	}
 	if m.Filename != file {
 		return store.Artifact{}, nil, notFound
