@@ -23,6 +23,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 
 	"golang.org/x/mod/semver"
 	"golang.org/x/sync/singleflight"
@@ -204,6 +205,9 @@ type Service struct {
 	blobs  blob.Store
 	flight singleflight.Group
 	cache  artifactCache
+
+	configsMu sync.Mutex
+	configs   map[string]*pluginconfig.Config
 }
 
 // New returns a service.
@@ -305,7 +309,7 @@ func (s *Service) step(ctx context.Context, owner, name, version string, revisio
 	if err != nil {
 		return Step{}, err
 	}
-	cfg, err := pluginconfig.Parse(pv.Config)
+	cfg, err := s.config(pv)
 	if err != nil {
 		return Step{}, fmt.Errorf("plugin %s/%s:%s: stored configuration: %w", owner, name, pv.Version, err)
 	}
@@ -315,6 +319,32 @@ func (s *Service) step(ctx context.Context, owner, name, version string, revisio
 	}
 	return step, nil
 }
+
+// config returns the parsed configuration of a plugin version. A version's configuration
+// never changes, so each is parsed once; callers must not modify it.
+func (s *Service) config(pv store.PluginVersion) (*pluginconfig.Config, error) {
+	s.configsMu.Lock()
+	cfg := s.configs[pv.ID]
+	s.configsMu.Unlock()
+	if cfg != nil {
+		return cfg, nil
+	}
+	cfg, err := pluginconfig.Parse(pv.Config)
+	if err != nil {
+		return nil, err
+	}
+	s.configsMu.Lock()
+	if s.configs == nil || len(s.configs) >= maxCachedConfigs {
+		s.configs = map[string]*pluginconfig.Config{}
+	}
+	s.configs[pv.ID] = cfg
+	s.configsMu.Unlock()
+	return cfg, nil
+}
+
+// maxCachedConfigs caps the parsed plugin configurations kept; the cache starts over
+// when it is full.
+const maxCachedConfigs = 10000
 
 // canonicalVersion finds the plugin version whose canonical form is version, or returns
 // notFound.
