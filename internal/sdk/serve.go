@@ -9,9 +9,11 @@ import (
 	"net/http"
 	"strconv"
 	"sync"
+	"time"
 
 	"github.com/lathe-registry/lathe/internal/blob"
 	"github.com/lathe-registry/lathe/internal/codegen"
+	"github.com/lathe-registry/lathe/internal/registry"
 	"github.com/lathe-registry/lathe/internal/store"
 )
 
@@ -156,4 +158,57 @@ func Fail(w http.ResponseWriter, log *slog.Logger, what string, err error) {
 		log.Error(what, "err", err)
 		TextError(w, http.StatusInternalServerError, "internal error; the server log has details")
 	}
+}
+
+// PageTTL is how long a rendered index page is reused: a version published since then
+// appears at most that much later.
+const PageTTL = time.Second
+
+// maxCachedPages caps a Pages cache; it starts over when it is full.
+const maxCachedPages = 10000
+
+// Pages keeps rendered index pages (a crate's index file, a project page) for PageTTL, so
+// that package managers re-reading them on every build cost no store queries. The zero
+// value is ready to use.
+type Pages[V any] struct {
+	mu    sync.Mutex
+	pages map[string]cachedPage[V]
+}
+
+type cachedPage[V any] struct {
+	page     V
+	moduleID string
+	expires  time.Time
+}
+
+// Get returns the page named key, rendering it when it is missing or stale. render also
+// returns the module whose access decides who may see the page; a page from the cache is
+// returned only if the caller may read that module, else ErrNotFound saying there is no
+// what (e.g. "crate NAME").
+func (p *Pages[V]) Get(ctx context.Context, reg *registry.Registry, key, what string, render func() (V, string, error)) (V, error) {
+	now := time.Now()
+	p.mu.Lock()
+	c, ok := p.pages[key]
+	p.mu.Unlock()
+	if ok && now.Before(c.expires) {
+		if _, err := reg.ReadableModule(ctx, c.moduleID); err != nil {
+			var zero V
+			if errors.Is(err, ErrNotFound) {
+				err = notFoundf("no %s", what)
+			}
+			return zero, err
+		}
+		return c.page, nil
+	}
+	page, moduleID, err := render()
+	if err != nil {
+		return page, err
+	}
+	p.mu.Lock()
+	if p.pages == nil || len(p.pages) >= maxCachedPages {
+		p.pages = map[string]cachedPage[V]{}
+	}
+	p.pages[key] = cachedPage[V]{page: page, moduleID: moduleID, expires: now.Add(PageTTL)}
+	p.mu.Unlock()
+	return page, nil
 }

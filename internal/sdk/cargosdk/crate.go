@@ -38,9 +38,7 @@
 package cargosdk
 
 import (
-	"archive/tar"
 	"bytes"
-	"compress/gzip"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -148,7 +146,7 @@ func (p *Packager) Pack(ctx context.Context, b sdk.Build) (crate, indexLine []by
 	if lib != nil {
 		files["src/lib.rs"] = lib
 	}
-	crate, err = tarGz(name+"-"+version, files)
+	crate, err = sdk.TarGz(name+"-"+version, crateTime, files)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -361,41 +359,3 @@ func indexEntry(name, version string, cfg *pluginconfig.CargoRegistry, deps []st
 // crateTime is every entry's modification time: fixed, so that packing the same files
 // gives the same bytes.
 var crateTime = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC) //nolint:gochecknoglobals // a constant
-
-// tarGz writes a deterministic .crate: entries sorted under prefix/, fixed times, modes
-// and owners, and a gzip header without name or time.
-func tarGz(prefix string, files map[string][]byte) ([]byte, error) {
-	var buf bytes.Buffer
-	zw, err := gzip.NewWriterLevel(&buf, gzip.BestCompression)
-	if err != nil {
-		return nil, err
-	}
-	tw := tar.NewWriter(zw)
-	for _, name := range slices.Sorted(func(yield func(string) bool) {
-		for k := range files {
-			if !yield(k) {
-				return
-			}
-		}
-	}) {
-		data := files[name]
-		hdr := &tar.Header{Typeflag: tar.TypeReg, Name: prefix + "/" + name, Size: int64(len(data)), Mode: 0o644,
-			ModTime: crateTime, Format: tar.FormatPAX}
-		if len(hdr.Name) <= 100 {
-			hdr.Format = tar.FormatUSTAR
-		}
-		if err := tw.WriteHeader(hdr); err != nil {
-			return nil, err
-		}
-		if _, err := tw.Write(data); err != nil {
-			return nil, err
-		}
-	}
-	if err := tw.Close(); err != nil {
-		return nil, err
-	}
-	if err := zw.Close(); err != nil {
-		return nil, err
-	}
-	return buf.Bytes(), nil
-}

@@ -97,11 +97,11 @@ pub mod r#type {
 // Packing the same files gives the same bytes; every entry is under name-version/.
 func TestTarGzDeterministic(t *testing.T) {
 	files := map[string][]byte{"Cargo.toml": []byte("[package]\n"), "src/lib.rs": []byte("// lib\n"), "src/a.v1.rs": []byte("// a\n")}
-	one, err := tarGz("c-1.0.0", files)
+	one, err := sdk.TarGz("c-1.0.0", crateTime, files)
 	if err != nil {
 		t.Fatal(err)
 	}
-	two, _ := tarGz("c-1.0.0", files)
+	two, _ := sdk.TarGz("c-1.0.0", crateTime, files)
 	if !bytes.Equal(one, two) {
 		t.Fatal("two packings differ")
 	}

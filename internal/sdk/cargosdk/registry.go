@@ -11,8 +11,6 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
-	"sync"
-	"time"
 
 	"github.com/lathe-registry/lathe/internal/auth"
 	"github.com/lathe-registry/lathe/internal/sdk"
@@ -38,22 +36,13 @@ type Registry struct {
 	PublicURL string
 	Log       *slog.Logger
 
-	mu    sync.Mutex
-	index map[string]indexFile
+	index sdk.Pages[indexFile]
 }
 
-// indexFile is a rendered index file, reused for indexTTL: cargo re-reads index files on
-// every build, and a new version may appear that much later.
+// indexFile is a rendered index file.
 type indexFile struct {
 	body, etag string
-	moduleID   string
-	expires    time.Time
 }
-
-const (
-	indexTTL         = time.Second
-	maxCachedIndexes = 10000
-)
 
 func (reg *Registry) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
@@ -146,25 +135,11 @@ func (reg *Registry) serveIndex(ctx context.Context, w http.ResponseWriter, r *h
 		sdk.TextError(w, http.StatusNotFound, "not an index file of this registry")
 		return
 	}
-	now := time.Now()
-	reg.mu.Lock()
-	f, ok := reg.index[name]
-	reg.mu.Unlock()
-	if !ok || now.After(f.expires) {
-		var err error
-		if f, err = reg.renderIndex(ctx, name); err != nil {
-			reg.fail(w, err)
-			return
-		}
-		f.expires = now.Add(indexTTL)
-		reg.mu.Lock()
-		if reg.index == nil || len(reg.index) >= maxCachedIndexes {
-			reg.index = map[string]indexFile{}
-		}
-		reg.index[name] = f
-		reg.mu.Unlock()
-	} else if _, err := reg.Packager.SDKs.Registry().ReadableModule(ctx, f.moduleID); err != nil {
-		reg.fail(w, fmt.Errorf("%w: no crate %s", sdk.ErrNotFound, name))
+	f, err := reg.index.Get(ctx, reg.Packager.SDKs.Registry(), name, "crate "+name, func() (indexFile, string, error) {
+		return reg.renderIndex(ctx, name)
+	})
+	if err != nil {
+		reg.fail(w, err)
 		return
 	}
 	w.Header().Set("ETag", f.etag)
@@ -180,26 +155,26 @@ func (reg *Registry) serveIndex(ctx context.Context, w http.ResponseWriter, r *h
 // renderIndex finds the crate's SDK, records interest in it, publishes its first version
 // if it has none (waiting for that), and renders its index file. It fails with
 // ErrNotFound for crates that do not exist or that the caller may not see.
-func (reg *Registry) renderIndex(ctx context.Context, name string) (indexFile, error) {
+func (reg *Registry) renderIndex(ctx context.Context, name string) (indexFile, string, error) {
 	b, err := reg.crateSDK(ctx, name)
 	if err != nil {
-		return indexFile{}, err
+		return indexFile{}, "", err
 	}
 	st := reg.Packager.SDKs.Registry().Store()
 	arts, err := st.ListArtifacts(ctx, Ecosystem, name, store.Page{})
 	if err != nil {
-		return indexFile{}, err
+		return indexFile{}, "", err
 	}
 	if err := reg.Jobs.Ensure(ctx, Ecosystem, b, len(arts) == 0); err != nil {
-		return indexFile{}, err
+		return indexFile{}, "", err
 	}
 	if len(arts) == 0 {
 		if arts, err = st.ListArtifacts(ctx, Ecosystem, name, store.Page{}); err != nil {
-			return indexFile{}, err
+			return indexFile{}, "", err
 		}
 	}
 	if len(arts) == 0 {
-		return indexFile{}, fmt.Errorf("%w: crate %s has no published version yet", sdk.ErrNotFound, name)
+		return indexFile{}, "", fmt.Errorf("%w: crate %s has no published version yet", sdk.ErrNotFound, name)
 	}
 	var body strings.Builder
 	for _, a := range arts {
@@ -207,7 +182,7 @@ func (reg *Registry) renderIndex(ctx context.Context, name string) (indexFile, e
 		body.WriteByte('\n')
 	}
 	sum := sha256.Sum256([]byte(body.String()))
-	return indexFile{body: body.String(), etag: `"` + hex.EncodeToString(sum[:16]) + `"`, moduleID: b.Module.ID}, nil
+	return indexFile{body: body.String(), etag: `"` + hex.EncodeToString(sum[:16]) + `"`}, b.Module.ID, nil
 }
 
 func (reg *Registry) serveDownload(ctx context.Context, w http.ResponseWriter, r *http.Request, rest string) {

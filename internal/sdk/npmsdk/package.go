@@ -35,9 +35,6 @@
 package npmsdk
 
 import (
-	"archive/tar"
-	"bytes"
-	"compress/gzip"
 	"context"
 	"crypto/sha1" //nolint:gosec // npm's legacy shasum is SHA-1 by definition
 	"crypto/sha512"
@@ -45,7 +42,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"maps"
 	"path"
 	"slices"
 	"strings"
@@ -262,7 +258,7 @@ func (p *Packager) Pack(ctx context.Context, b sdk.Build) (tgz, meta []byte, err
 		}
 		files[f] = content
 	}
-	tgz, err = tarGz(files)
+	tgz, err = sdk.TarGz("package", tarTime, files)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -352,35 +348,3 @@ func checkPackagePath(name string) error {
 // tarTime is every entry's modification time: fixed, so that packing the same files
 // gives the same bytes. npm itself packs with 1985-10-26T08:15:00Z.
 var tarTime = time.Date(1985, 10, 26, 8, 15, 0, 0, time.UTC) //nolint:gochecknoglobals // a constant
-
-// tarGz writes a deterministic package tarball: regular files sorted under package/,
-// fixed times, modes and owners, and a gzip header without name or time.
-func tarGz(files map[string][]byte) ([]byte, error) {
-	var buf bytes.Buffer
-	zw, err := gzip.NewWriterLevel(&buf, gzip.BestCompression)
-	if err != nil {
-		return nil, err
-	}
-	tw := tar.NewWriter(zw)
-	for _, name := range slices.Sorted(maps.Keys(files)) {
-		data := files[name]
-		hdr := &tar.Header{Typeflag: tar.TypeReg, Name: "package/" + name, Size: int64(len(data)), Mode: 0o644,
-			ModTime: tarTime, Format: tar.FormatPAX}
-		if len(hdr.Name) <= 100 {
-			hdr.Format = tar.FormatUSTAR
-		}
-		if err := tw.WriteHeader(hdr); err != nil {
-			return nil, err
-		}
-		if _, err := tw.Write(data); err != nil {
-			return nil, err
-		}
-	}
-	if err := tw.Close(); err != nil {
-		return nil, err
-	}
-	if err := zw.Close(); err != nil {
-		return nil, err
-	}
-	return buf.Bytes(), nil
-}

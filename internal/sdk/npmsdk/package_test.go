@@ -126,11 +126,11 @@ func TestCheckPackagePath(t *testing.T) {
 func TestTarGzDeterministic(t *testing.T) {
 	files := map[string][]byte{"package.json": []byte("{}\n"), "b/b_pb.js": []byte("// b\n"), "a/a_pb.js": []byte("// a\n"),
 		strings.Repeat("long/", 30) + "x_pb.js": []byte("// long\n")}
-	one, err := tarGz(files)
+	one, err := sdk.TarGz("package", tarTime, files)
 	if err != nil {
 		t.Fatal(err)
 	}
-	two, _ := tarGz(files)
+	two, _ := sdk.TarGz("package", tarTime, files)
 	if !bytes.Equal(one, two) {
 		t.Fatal("two packings differ")
 	}

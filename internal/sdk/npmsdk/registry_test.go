@@ -136,7 +136,7 @@ func (f *fixture) publish(tb testing.TB, m store.Module, c store.Commit, onDefau
 		Type: "module", Dependencies: map[string]string{"@bufbuild/protobuf": "^2.13.0"},
 		Lathe: Provenance{Module: "alice/" + m.Name, Commit: c.ID, Plugin: "bufbuild/es:v2.13.0", Revision: 1}}
 	manifest, _ := json.Marshal(pj)
-	tgz, err = tarGz(map[string][]byte{"package.json": manifest, "acme/v1/a_pb.js": []byte("export const x = \"" + c.ID + "\";\n")})
+	tgz, err = sdk.TarGz("package", tarTime, map[string][]byte{"package.json": manifest, "acme/v1/a_pb.js": []byte("export const x = \"" + c.ID + "\";\n")})
 	if err != nil {
 		tb.Fatal(err)
 	}

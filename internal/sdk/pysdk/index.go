@@ -53,8 +53,9 @@ type Index struct {
 	Jobs     *sdk.Jobs
 	Log      *slog.Logger
 
-	mu    sync.Mutex
-	pages map[string]projectPage
+	pages sdk.Pages[projectPage]
+
+	mu sync.Mutex
 	// metas are the parsed metadata of published wheels, which never change.
 	metas map[string]*Meta
 }
@@ -261,25 +262,11 @@ func (ix *Index) serveProject(ctx context.Context, w http.ResponseWriter, r *htt
 		sdk.TextError(w, http.StatusNotAcceptable, "acceptable types: "+typeJSON+", "+typeHTML+", "+typeTextHTML)
 		return
 	}
-	now := time.Now()
-	ix.mu.Lock()
-	p, ok := ix.pages[name]
-	ix.mu.Unlock()
-	if !ok || now.After(p.expires) {
-		var err error
-		if p, err = ix.renderProject(ctx, name); err != nil {
-			ix.fail(w, err)
-			return
-		}
-		p.expires = now.Add(pageTTL)
-		ix.mu.Lock()
-		if ix.pages == nil || len(ix.pages) >= maxCachedPages {
-			ix.pages = map[string]projectPage{}
-		}
-		ix.pages[name] = p
-		ix.mu.Unlock()
-	} else if _, err := ix.Packager.SDKs.Registry().ReadableModule(ctx, p.moduleID); err != nil {
-		ix.fail(w, fmt.Errorf("%w: no Python project %s", sdk.ErrNotFound, name))
+	p, err := ix.pages.Get(ctx, ix.Packager.SDKs.Registry(), name, "Python project "+name, func() (projectPage, string, error) {
+		return ix.renderProject(ctx, name)
+	})
+	if err != nil {
+		ix.fail(w, err)
 		return
 	}
 	body := p.html
@@ -289,56 +276,48 @@ func (ix *Index) serveProject(ctx context.Context, w http.ResponseWriter, r *htt
 	writePage(w, r, format, body)
 }
 
-// projectPage is a rendered project page, reused for pageTTL: a new version may appear
-// that much later.
+// projectPage is a rendered project page, in both formats.
 type projectPage struct {
 	html, json []byte
-	moduleID   string
-	expires    time.Time
 }
-
-const (
-	pageTTL        = time.Second
-	maxCachedPages = 10000
-)
 
 // renderProject finds the project's SDK, records interest in it, publishes its first
 // version if it has none (waiting for that), and renders its pages. It fails with
 // ErrNotFound for projects that do not exist or that the caller may not see.
-func (ix *Index) renderProject(ctx context.Context, name string) (projectPage, error) {
+func (ix *Index) renderProject(ctx context.Context, name string) (projectPage, string, error) {
 	b, err := ix.projectBuild(ctx, name)
 	if err != nil {
-		return projectPage{}, err
+		return projectPage{}, "", err
 	}
 	st := ix.Packager.SDKs.Registry().Store()
 	arts, err := st.ListArtifacts(ctx, Ecosystem, name, store.Page{})
 	if err != nil {
-		return projectPage{}, err
+		return projectPage{}, "", err
 	}
 	if err := ix.Jobs.Ensure(ctx, Ecosystem, b, len(arts) == 0); err != nil {
-		return projectPage{}, err
+		return projectPage{}, "", err
 	}
 	if len(arts) == 0 {
 		if arts, err = st.ListArtifacts(ctx, Ecosystem, name, store.Page{}); err != nil {
-			return projectPage{}, err
+			return projectPage{}, "", err
 		}
 	}
 	if len(arts) == 0 {
-		return projectPage{}, fmt.Errorf("%w: Python project %s has no published version yet (lathe sdk jobs shows why)", sdk.ErrNotFound, name)
+		return projectPage{}, "", fmt.Errorf("%w: Python project %s has no published version yet (lathe sdk jobs shows why)", sdk.ErrNotFound, name)
 	}
 	files := make([]fileEntry, 0, len(arts))
 	for _, a := range arts {
 		m, err := ParseMeta(a.Meta)
 		if err != nil {
-			return projectPage{}, err
+			return projectPage{}, "", err
 		}
 		files = append(files, fileEntry{meta: m, version: a.Version, uploaded: a.CreateTime})
 	}
 	j, err := projectJSON(name, files)
 	if err != nil {
-		return projectPage{}, err
+		return projectPage{}, "", err
 	}
-	return projectPage{html: projectHTML(name, files), json: j, moduleID: b.Module.ID}, nil
+	return projectPage{html: projectHTML(name, files), json: j}, b.Module.ID, nil
 }
 
 // serveRoot lists the projects the caller can see: every module it can read, with every

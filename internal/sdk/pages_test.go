@@ -1,0 +1,60 @@
+package sdk
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"testing"
+
+	"github.com/lathe-registry/lathe/internal/auth"
+	"github.com/lathe-registry/lathe/internal/blob/memblob"
+	"github.com/lathe-registry/lathe/internal/registry"
+	"github.com/lathe-registry/lathe/internal/store"
+	"github.com/lathe-registry/lathe/internal/store/sqlitestore"
+)
+
+// A cached page of a private module is rendered once, and given only to callers who may
+// read the module; the others get not found, as if it did not exist.
+func TestPagesCheckAccess(t *testing.T) {
+	ctx := context.Background()
+	st, err := sqlitestore.Open(filepath.Join(t.TempDir(), "lathe.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	reg := registry.New(st, memblob.New())
+	var alice store.Owner
+	var m store.Module
+	err = st.Update(ctx, func(tx store.Tx) (err error) {
+		if alice, err = tx.CreateOwner(ctx, store.Owner{ID: registry.NewID(), Name: "alice", Kind: store.OwnerUser}); err != nil {
+			return err
+		}
+		m, err = tx.CreateModule(ctx, store.Module{ID: registry.NewID(), OwnerID: alice.ID, Name: "m", Visibility: store.Private, State: store.Active, DefaultLabelName: "main"})
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pages Pages[string]
+	renders := 0
+	render := func() (string, string, error) {
+		renders++
+		return "page", m.ID, nil
+	}
+	asAlice := auth.WithUser(ctx, alice)
+	for range 2 {
+		if got, err := pages.Get(asAlice, reg, "k", "crate k", render); err != nil || got != "page" {
+			t.Fatalf("Get as the owner = %q, %v", got, err)
+		}
+	}
+	if renders != 1 {
+		t.Errorf("rendered %d times, want 1", renders)
+	}
+	_, err = pages.Get(ctx, reg, "k", "crate k", render)
+	if !errors.Is(err, ErrNotFound) || err.Error() != "not found: no crate k" {
+		t.Errorf("Get anonymously: %v, want not found: no crate k", err)
+	}
+	if renders != 1 {
+		t.Errorf("rendered %d times, want 1", renders)
+	}
+}
