@@ -37,7 +37,7 @@ func buildPlugins(dir string) error {
 			{runtime.GOOS, runtime.GOARCH, ""},
 			{"wasip1", "wasm", ".wasm"},
 		} {
-			cached := filepath.Join(cache, fmt.Sprintf("%s-%s-%s-%s%s", bin, p.Source.GoVersion, target.goos, target.goarch, target.suffix))
+			cached := filepath.Join(cache, fmt.Sprintf("%s-%s-%s-%s%s", bin, p.Source.BuildID(), target.goos, target.goarch, target.suffix))
 			if _, err := os.Stat(cached); err != nil {
 				fmt.Fprintf(os.Stderr, "e2e: building %s %s for %s/%s\n", p.Source.GoPackage, p.Source.GoVersion, target.goos, target.goarch)
 				if err := wellknown.BuildGo(context.Background(), p, target.goos, target.goarch, cached); err != nil {

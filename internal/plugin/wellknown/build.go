@@ -22,7 +22,7 @@ import (
 // go get pkg@version, go build) because "go install pkg@version" refuses to
 // cross-compile into GOBIN. The environment is cleared down to what go needs to reach
 // the proxy and its caches, so the caller's GOFLAGS, GOOS, GOWORK or CGO settings
-// cannot change the program.
+// cannot change the program. The source's GoEdits are applied to a copy of its module.
 func BuildGo(ctx context.Context, p Plugin, goos, goarch, outFile string) error {
 	src := p.Source
 	if src.GoPackage == "" || src.GoVersion == "" {
@@ -54,26 +54,81 @@ func BuildGo(ctx context.Context, p Plugin, goos, goarch, outFile string) error 
 	}
 	defer os.RemoveAll(work)
 
-	steps := []struct {
-		env  []string
-		args []string
-	}{
-		{env, []string{"mod", "init", "lathe.invalid/pluginbuild"}},
-		{env, []string{"get", src.GoPackage + "@" + src.GoVersion}},
-		{append(env, "GOOS="+goos, "GOARCH="+goarch), []string{"build", "-trimpath", "-o", filepath.Join(work, "plugin"), src.GoPackage}},
-	}
-	for _, s := range steps {
-		cmd := exec.CommandContext(ctx, gobin, s.args...)
+	run := func(env []string, args ...string) ([]byte, error) {
+		cmd := exec.CommandContext(ctx, gobin, args...)
 		cmd.Dir = work
-		cmd.Env = s.env
-		if out, err := cmd.CombinedOutput(); err != nil {
-			return fmt.Errorf("building %s: go %s: %w\n%s", p.ref(), strings.Join(s.args, " "), err, bytes.TrimSpace(out))
+		cmd.Env = env
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		out, err := cmd.Output()
+		if err != nil {
+			return nil, fmt.Errorf("building %s: go %s: %w\n%s", p.ref(), strings.Join(args, " "), err, bytes.TrimSpace(append(out, stderr.Bytes()...)))
 		}
+		return out, nil
+	}
+	if _, err := run(env, "mod", "init", "lathe.invalid/pluginbuild"); err != nil {
+		return err
+	}
+	if _, err := run(env, "get", src.GoPackage+"@"+src.GoVersion); err != nil {
+		return err
+	}
+	if len(src.GoEdits) > 0 {
+		out, err := run(env, "list", "-f", "{{.Module.Path}}\n{{.Module.Dir}}\n{{.Dir}}", src.GoPackage)
+		if err != nil {
+			return err
+		}
+		lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+		if len(lines) != 3 {
+			return fmt.Errorf("building %s: go list: unexpected output %q", p.ref(), out)
+		}
+		dir, err := editedCopy(filepath.Join(work, "src"), lines[1], lines[2], src.GoEdits)
+		if err != nil {
+			return fmt.Errorf("building %s: editing its source: %w", p.ref(), err)
+		}
+		if _, err := run(env, "mod", "edit", "-replace", lines[0]+"="+dir); err != nil {
+			return err
+		}
+	}
+	if _, err := run(append(env, "GOOS="+goos, "GOARCH="+goarch), "build", "-trimpath", "-o", filepath.Join(work, "plugin"), src.GoPackage); err != nil {
+		return err
 	}
 	if err := os.Rename(filepath.Join(work, "plugin"), outFile); err != nil {
 		return fmt.Errorf("building %s: %w", p.ref(), err)
 	}
 	return nil
+}
+
+// editedCopy copies the module in modDir to dst and applies edits to its package in
+// pkgDir, returning dst. The module cache stays as it is: the build replaces the module
+// with the copy.
+func editedCopy(dst, modDir, pkgDir string, edits []GoEdit) (string, error) {
+	rel, err := filepath.Rel(modDir, pkgDir)
+	if err != nil {
+		return "", err
+	}
+	if err := os.CopyFS(dst, os.DirFS(modDir)); err != nil {
+		return "", err
+	}
+	for _, e := range edits {
+		file := filepath.Join(dst, rel, e.File)
+		if e.Old == "" {
+			if err := os.WriteFile(file, []byte(e.New), 0o644); err != nil {
+				return "", err
+			}
+			continue
+		}
+		data, err := os.ReadFile(file)
+		if err != nil {
+			return "", err
+		}
+		if n := strings.Count(string(data), e.Old); n != 1 {
+			return "", fmt.Errorf("%s has the snippet to replace %d times, want once: %q", e.File, n, e.Old)
+		}
+		if err := os.WriteFile(file, []byte(strings.Replace(string(data), e.Old, e.New, 1)), 0o644); err != nil {
+			return "", err
+		}
+	}
+	return dst, nil
 }
 
 // goSettings are the go environment settings the build keeps: where the caches are and

@@ -13,6 +13,7 @@
 package wellknown
 
 import (
+	"crypto/sha256"
 	"embed"
 	"fmt"
 	"io/fs"
@@ -27,6 +28,8 @@ type Source struct {
 	GoPackage string
 	// GoVersion is the version of the module that contains GoPackage, e.g. "v1.36.11".
 	GoVersion string
+	// GoEdits change GoPackage's source before it is built.
+	GoEdits []GoEdit
 
 	// NPMPackage is the npm package, e.g. "@bufbuild/protoc-gen-es".
 	NPMPackage string
@@ -38,6 +41,27 @@ type Source struct {
 	// CargoDir is the embedded directory, under rust/, of a Cargo package whose binary of
 	// the same name is the plugin, e.g. "protoc-gen-lathe-prost".
 	CargoDir string
+}
+
+// GoEdit is one change to a Go plugin's source, made to a copy of its module: Old, an
+// exact snippet of File (in the package's directory) that must occur once, becomes New;
+// with Old empty, File is a new file holding New. A snippet that is not there fails the
+// build, so a new upstream version never builds silently without its edit.
+type GoEdit struct {
+	File, Old, New string
+}
+
+// BuildID names the program a Go source builds: its version, and a digest of its edits
+// when it has some. Builds cached under it are rebuilt when the edits change.
+func (s Source) BuildID() string {
+	if len(s.GoEdits) == 0 {
+		return s.GoVersion
+	}
+	h := sha256.New()
+	for _, e := range s.GoEdits {
+		fmt.Fprintf(h, "%q %q %q\n", e.File, e.Old, e.New)
+	}
+	return fmt.Sprintf("%s-edits-%x", s.GoVersion, h.Sum(nil)[:6])
 }
 
 // Plugin is one shipped plugin.
@@ -59,7 +83,7 @@ var shipped = []struct { //nolint:gochecknoglobals // read-only table
 	source Source
 }{
 	{"protocolbuffers/go", Source{GoPackage: "google.golang.org/protobuf/cmd/protoc-gen-go", GoVersion: "v1.36.11"}},
-	{"grpc/go", Source{GoPackage: "google.golang.org/grpc/cmd/protoc-gen-go-grpc", GoVersion: "v1.6.2"}},
+	{"grpc/go", Source{GoPackage: "google.golang.org/grpc/cmd/protoc-gen-go-grpc", GoVersion: "v1.6.2", GoEdits: grpcSeparatePackage}},
 	{"connectrpc/go", Source{GoPackage: "connectrpc.com/connect/cmd/protoc-gen-connect-go", GoVersion: "v1.21.1"}},
 	// protoc-gen-es 2.14 and later declare node >= 22; 2.13 is the newest that runs on Node.js 20.
 	{"bufbuild/es", Source{NPMPackage: "@bufbuild/protoc-gen-es", NPMVersion: "2.13.0", NPMBin: "protoc-gen-es"}},

@@ -15,6 +15,9 @@ import (
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
 	"github.com/tetratelabs/wazero/sys"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/descriptorpb"
+	"google.golang.org/protobuf/types/pluginpb"
 
 	"github.com/lathe-registry/lathe/internal/plugin/pluginconfig"
 )
@@ -134,7 +137,7 @@ func testCache(t *testing.T) string {
 func buildCached(t *testing.T, p Plugin, goos, goarch string) string {
 	t.Helper()
 	out := filepath.Join(testCache(t), strings.Join([]string{
-		p.Config.Owner, p.Config.Name, p.Source.GoVersion, goos, goarch, runtime.Version(),
+		p.Config.Owner, p.Config.Name, p.Source.BuildID(), goos, goarch, runtime.Version(),
 	}, "_"))
 	if _, err := os.Stat(out); err == nil {
 		t.Logf("using %s from an earlier run", out)
@@ -294,5 +297,72 @@ func TestBinPath(t *testing.T) {
 		if got != tt.want || (err == nil) != (tt.err == "") || (err != nil && !strings.Contains(err.Error(), tt.err)) {
 			t.Errorf("binPath(%s, %q) = %q, %v; want %q, %q", tt.raw, tt.name, got, err, tt.want, tt.err)
 		}
+	}
+}
+
+// protoc-gen-go-grpc as Lathe builds it understands grpc/go's separate_package option:
+// the stubs get a package of their own that imports the messages; without the option it
+// generates what the stock plugin does.
+func TestGRPCSeparatePackage(t *testing.T) {
+	t.Parallel()
+	p, _ := Lookup("grpc/go")
+	bin := buildCached(t, p, runtime.GOOS, runtime.GOARCH)
+	file := &descriptorpb.FileDescriptorProto{
+		Name:        proto.String("acme/pet/v1/pet.proto"),
+		Package:     proto.String("acme.pet.v1"),
+		Syntax:      proto.String("proto3"),
+		Options:     &descriptorpb.FileOptions{GoPackage: proto.String("example.com/gen/acme/pet/v1;petv1")},
+		MessageType: []*descriptorpb.DescriptorProto{{Name: proto.String("Pet")}},
+		Service: []*descriptorpb.ServiceDescriptorProto{{
+			Name:   proto.String("PetService"),
+			Method: []*descriptorpb.MethodDescriptorProto{{Name: proto.String("Get"), InputType: proto.String(".acme.pet.v1.Pet"), OutputType: proto.String(".acme.pet.v1.Pet")}},
+		}},
+	}
+	for _, tc := range []struct {
+		param, name string
+		want        []string
+	}{
+		{"paths=source_relative,separate_package=true", "acme/pet/v1/petv1grpc/pet_grpc.pb.go",
+			[]string{"package petv1grpc\n", "\tv1 \"example.com/gen/acme/pet/v1\"\n", "*v1.Pet"}},
+		{"paths=source_relative", "acme/pet/v1/pet_grpc.pb.go", []string{"package petv1\n", "*Pet"}},
+	} {
+		req, err := proto.Marshal(&pluginpb.CodeGeneratorRequest{
+			FileToGenerate: []string{file.GetName()}, Parameter: proto.String(tc.param), ProtoFile: []*descriptorpb.FileDescriptorProto{file},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		cmd := exec.CommandContext(t.Context(), bin)
+		cmd.Stdin = bytes.NewReader(req)
+		out, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("%s with %s: %v", bin, tc.param, err)
+		}
+		var resp pluginpb.CodeGeneratorResponse
+		if err := proto.Unmarshal(out, &resp); err != nil {
+			t.Fatal(err)
+		}
+		if resp.Error != nil || len(resp.File) != 1 || resp.File[0].GetName() != tc.name {
+			t.Fatalf("with %s: error %q, files %v; want one file %s", tc.param, resp.GetError(), resp.File, tc.name)
+		}
+		for _, w := range tc.want {
+			if !strings.Contains(resp.File[0].GetContent(), w) {
+				t.Errorf("with %s: %s lacks %q:\n%s", tc.param, tc.name, w, resp.File[0].GetContent())
+			}
+		}
+	}
+}
+
+// An edit whose snippet is not in the source fails the build instead of building the
+// program unedited.
+func TestEditedCopyMissingSnippet(t *testing.T) {
+	t.Parallel()
+	mod := t.TempDir()
+	if err := os.WriteFile(filepath.Join(mod, "main.go"), []byte("package main\n"), 0o444); err != nil {
+		t.Fatal(err)
+	}
+	_, err := editedCopy(filepath.Join(t.TempDir(), "src"), mod, mod, []GoEdit{{File: "main.go", Old: "func main() {", New: "x"}})
+	if err == nil || !strings.Contains(err.Error(), "main.go has the snippet to replace 0 times") {
+		t.Errorf("editedCopy = %v, want an error naming the missing snippet", err)
 	}
 }
