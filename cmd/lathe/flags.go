@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"path/filepath"
 	"strings"
 )
 
@@ -34,6 +35,9 @@ type command struct {
 	usage string    // e.g. "lathe user create NAME [flags]"
 	doc   string    // what the command does
 	help  io.Writer // where --help prints
+	// dirs are directory flags, made absolute once parsed: the server hands paths under
+	// them to plugins, which run in working directories of their own.
+	dirs []*string
 }
 
 func newCommand(name, usage, doc string, help io.Writer) *command {
@@ -69,6 +73,19 @@ func (c *command) printUsage() {
 // returns the positional arguments; after "--" everything is positional. For
 // --help it prints the usage and returns flag.ErrHelp.
 func (c *command) parse(args []string, getenv func(string) string) ([]string, error) {
+	positional, err := c.parseArgs(args, getenv)
+	if err != nil {
+		return nil, err
+	}
+	for _, d := range c.dirs {
+		if *d, err = filepath.Abs(*d); err != nil {
+			return nil, err
+		}
+	}
+	return positional, nil
+}
+
+func (c *command) parseArgs(args []string, getenv func(string) string) ([]string, error) {
 	var envErr error
 	c.VisitAll(func(f *flag.Flag) {
 		name := envName(f.Name)

@@ -8,6 +8,7 @@ import (
 	"flag"
 	"io"
 	"net/http"
+	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -278,5 +279,34 @@ func TestSDKSetup(t *testing.T) {
 	var stderr bytes.Buffer
 	if code := run(context.Background(), []string{"sdk", "cargo", "alice/we.ather", "lathe/prost"}, mapEnv(nil), io.Discard, &stderr); code == 0 || !strings.Contains(stderr.String(), "crate names cannot hold '.'") {
 		t.Errorf("a module with a dot: exit %d, %s", code, stderr.String())
+	}
+}
+
+// --data is absolute once parsed, whether it came from the default, the environment or
+// the command line: plugins run in working directories of their own, where the server's
+// relative paths would name other files.
+func TestDataFlagAbsolute(t *testing.T) {
+	wd, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		args []string
+		env  map[string]string
+		want string
+	}{
+		{want: filepath.Join(wd, "lathe-data")},
+		{env: map[string]string{"LATHE_DATA": "from/env"}, want: filepath.Join(wd, "from", "env")},
+		{args: []string{"--data", "../up"}, want: filepath.Join(filepath.Dir(wd), "up")},
+		{args: []string{"--data", "/abs/dir"}, want: "/abs/dir"},
+	} {
+		c := newCommand("test", "lathe test", "Test.", io.Discard)
+		data := dataFlag(c)
+		if _, err := c.parse(tc.args, mapEnv(tc.env)); err != nil {
+			t.Fatal(err)
+		}
+		if *data != tc.want {
+			t.Errorf("args %q, env %v: --data = %q, want %q", tc.args, tc.env, *data, tc.want)
+		}
 	}
 }

@@ -33,7 +33,9 @@ const defaultDataDir = "./lathe-data"
 
 // dataFlag defines the --data flag shared by all commands that open the stores.
 func dataFlag(c *command) *string {
-	return c.String("data", defaultDataDir, "`DIR` holding the metadata database (lathe.db) and the blobs")
+	dir := c.String("data", defaultDataDir, "`DIR` holding the metadata database (lathe.db) and the blobs")
+	c.dirs = append(c.dirs, dir)
+	return dir
 }
 
 func cmdServe(ctx context.Context, e env, args []string) error {

@@ -32,8 +32,13 @@ type Programs struct {
 }
 
 // NewPrograms returns a Programs writing under dir. JavaScript plugins run with the
-// node found on PATH, if any.
+// node found on PATH, if any. A relative dir is made absolute now: plugins run in a
+// working directory of their own, where relative paths would name other files.
 func NewPrograms(dir string, blobs blob.Store) (*Programs, error) {
+	dir, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, err
+	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
