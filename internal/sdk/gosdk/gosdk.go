@@ -37,8 +37,26 @@
 // plugin it builds on (registry.go.base_plugin, or its first plugin dependency; e.g.
 // connectrpc/go builds on protocolbuffers/go) at the same commit, and the SDKs of the
 // module's direct dependencies at their exact commits. Plugins get M options mapping
-// every .proto file to its Go package in the right SDK: the file's directory under the
-// SDK's module path.
+// every .proto file to its Go package in the right SDK.
+//
+// # Go packages
+//
+// Each proto directory is one Go package: its import path is the directory under the
+// module path of the SDK that holds the directory's files (H/gen/go/googleapis/googleapis/
+// protocolbuffers/go/google/api), and it has one name for all its files, the name buf's
+// managed mode (and so the BSR) gives them: for a proto package ending in a version, its
+// last two elements (acme.weather.v1 → weatherv1), else the directory's last element as
+// protoc-gen-go makes it an identifier (google/api → api, google/type → _type, since
+// type is a keyword; my-dir → my_dir). Should a directory's files get different names
+// that way, the directory's last element is the name. Plugins that write packages of
+// their own add to it: connectrpc/go's {name}connect and grpc/go's {name}grpc
+// subdirectories.
+//
+// Upstream go_package options are replaced, import path and name alike, as managed mode
+// replaces them: they point at other repositories (google.golang.org/genproto/...), and
+// their names often disagree within one directory (googleapis' google/api has
+// annotations, api, serviceconfig, ...), which one Go package cannot. The well-known types
+// keep theirs: they come with the protobuf runtime (google.golang.org/protobuf/types/...).
 //
 // The first time a version's .mod or .zip is asked for, both are generated and stored;
 // they never change afterwards.

@@ -1,8 +1,10 @@
 package gosdk
 
 import (
+	"maps"
 	"net/http"
 	"net/http/httptest"
+	"path"
 	"strings"
 	"testing"
 	"time"
@@ -130,26 +132,43 @@ func TestSplitRequest(t *testing.T) {
 	}
 }
 
-func TestPackageName(t *testing.T) {
-	for _, c := range []struct{ path, pkg, goPackage, want string }{
-		{"acme/weather/v1/w.proto", "acme.weather.v1", "", "weatherv1"},
-		{"acme/weather/v1/w.proto", "acme.weather.v1", "example.com/x;wpb", "wpb"},
-		{"acme/weather/v1/w.proto", "acme.weather.v1", "example.com/x/v1", "weatherv1"},
-		{"acme/weather/w.proto", "acme.weather", "", "weather"},
-		{"w.proto", "", "", "_"},
-		{"a/b/w.proto", "", "", "b"},
-		{"x/w.proto", "x.v1beta1", "", "xv1beta1"},
-		{"x/w.proto", "my-pkg.type", "", "pb_type"},
+// One name per Go package, managed mode's where the directory's files agree; upstream
+// go_package options do not count.
+func TestPackageNames(t *testing.T) {
+	type file struct{ path, pkg, goPackage string }
+	for _, c := range []struct {
+		files []file
+		want  map[string]string
+	}{
+		{[]file{{"acme/weather/v1/w.proto", "acme.weather.v1", ""}}, map[string]string{"m/acme/weather/v1": "weatherv1"}},
+		{[]file{{"acme/weather/v1/w.proto", "acme.weather.v1", "example.com/x;wpb"}}, map[string]string{"m/acme/weather/v1": "weatherv1"}},
+		{[]file{{"acme/weather/w.proto", "acme.weather", ""}}, map[string]string{"m/acme/weather": "weather"}},
+		{[]file{{"x/w.proto", "x.v1beta1", ""}, {"x/y.proto", "x.v1beta1", ""}}, map[string]string{"m/x": "xv1beta1"}},
+		{[]file{{"g/v1p1beta1/w.proto", "g.v1p1beta1", ""}}, map[string]string{"m/g/v1p1beta1": "gv1p1beta1"}},
+		// googleapis: one directory, many upstream names.
+		{[]file{
+			{"google/api/annotations.proto", "google.api", "google.golang.org/genproto/googleapis/api/annotations;annotations"},
+			{"google/api/launch_stage.proto", "google.api", "google.golang.org/genproto/googleapis/api;api"},
+			{"google/api/service.proto", "google.api", "google.golang.org/genproto/googleapis/api/serviceconfig;serviceconfig"},
+			{"google/rpc/code.proto", "google.rpc", "google.golang.org/genproto/googleapis/rpc/code;code"},
+			{"google/rpc/error_details.proto", "google.rpc", "google.golang.org/genproto/googleapis/rpc/errdetails;errdetails"},
+			{"google/type/date.proto", "google.type", "google.golang.org/genproto/googleapis/type/date;date"},
+			{"google/logging/type/log_severity.proto", "google.logging.type", "google.golang.org/genproto/googleapis/logging/type;ltype"},
+		}, map[string]string{"m/google/api": "api", "m/google/rpc": "rpc", "m/google/type": "_type", "m/google/logging/type": "_type"}},
+		// Files of one directory whose managed-mode names differ get the directory's.
+		{[]file{{"a/v1/x.proto", "a.v1", ""}, {"a/v1/y.proto", "b.v1", ""}}, map[string]string{"m/a/v1": "v1"}},
+		{[]file{{"a/my-dir/x.proto", "p", ""}, {"3d/x.proto", "p", ""}}, map[string]string{"m/a/my-dir": "my_dir", "m/3d": "_3d"}},
 	} {
-		fd := &descriptorpb.FileDescriptorProto{Name: proto.String(c.path)}
-		if c.pkg != "" {
-			fd.Package = proto.String(c.pkg)
+		var dirs []goDir
+		for _, f := range c.files {
+			fd := &descriptorpb.FileDescriptorProto{Name: proto.String(f.path), Package: proto.String(f.pkg)}
+			if f.goPackage != "" {
+				fd.Options = &descriptorpb.FileOptions{GoPackage: proto.String(f.goPackage)}
+			}
+			dirs = append(dirs, goDir{importPath: "m/" + path.Dir(f.path), file: sdk.InputFile{Path: f.path, Proto: fd}})
 		}
-		if c.goPackage != "" {
-			fd.Options = &descriptorpb.FileOptions{GoPackage: proto.String(c.goPackage)}
-		}
-		if got := packageName(sdk.InputFile{Path: c.path, Proto: fd}); got != c.want {
-			t.Errorf("packageName(%s, %q, %q) = %q, want %q", c.path, c.pkg, c.goPackage, got, c.want)
+		if got := packageNames(dirs); !maps.Equal(got, c.want) {
+			t.Errorf("packageNames(%v) = %v, want %v", c.files, got, c.want)
 		}
 	}
 }

@@ -13,6 +13,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"golang.org/x/mod/module"
 	"golang.org/x/mod/semver"
@@ -141,10 +143,13 @@ func mapKeys[V any](m map[string]V) func(func(string) bool) {
 	}
 }
 
-// importMappings returns the M options that place every file's Go package in its SDK.
+// importMappings returns the M options that place every file's Go package in its SDK:
+// the file's directory under the SDK's module path, with one package name per directory
+// (see [packageNames]).
 func (p *Packager) importMappings(ctx context.Context, pl *plan, files []sdk.InputFile) ([]string, error) {
-	var opts []string
-	for _, f := range files {
+	pkgs := make([]string, len(files))
+	var dirs []goDir
+	for i, f := range files {
 		if f.WellKnown() {
 			continue
 		}
@@ -152,56 +157,80 @@ func (p *Packager) importMappings(ctx context.Context, pl *plan, files []sdk.Inp
 		if err != nil {
 			return nil, err
 		}
-		pkg := p.Paths.Path(b)
+		pkgs[i] = p.Paths.Path(b)
 		if dir := path.Dir(f.Path); dir != "." {
-			pkg += "/" + dir
+			pkgs[i] += "/" + dir
 		}
-		opts = append(opts, "M"+f.Path+"="+pkg+";"+packageName(f))
+		dirs = append(dirs, goDir{importPath: pkgs[i], file: f})
+	}
+	names := packageNames(dirs)
+	var opts []string
+	for i, f := range files {
+		if pkgs[i] != "" {
+			opts = append(opts, "M"+f.Path+"="+pkgs[i]+";"+names[pkgs[i]])
+		}
 	}
 	return opts, nil
 }
 
-// packageName is the Go package name of a file's package: the name its go_package
-// option gives, or else, as buf's managed mode names them, the last element of its
-// proto package, prefixed by the one before when it is a version (acme.weather.v1 →
-// weatherv1), or else its directory's name.
-func packageName(f sdk.InputFile) string {
-	if _, name, ok := strings.Cut(f.Proto.GetOptions().GetGoPackage(), ";"); ok && name != "" {
-		return name
-	}
-	elems := strings.Split(f.Proto.GetPackage(), ".")
-	name := elems[len(elems)-1]
-	if n := len(elems); n > 1 && versionElem.MatchString(name) {
-		name = elems[n-2] + name
-	}
-	if name == "" {
-		name = path.Base(path.Dir(f.Path))
-	}
-	return goIdent(name)
+// goDir is a file and the Go import path of its package.
+type goDir struct {
+	importPath string
+	file       sdk.InputFile
 }
 
-var versionElem = regexp.MustCompile(`^v[0-9]+([a-z]+[0-9]*)?$`) //nolint:gochecknoglobals // compiled once
-
-// goIdent makes a valid, lowercase Go package name.
-func goIdent(s string) string {
-	var b strings.Builder
-	for i, r := range strings.ToLower(s) {
-		switch {
-		case r >= 'a' && r <= 'z' || r == '_':
-			b.WriteRune(r)
-		case r >= '0' && r <= '9':
-			if i == 0 {
-				b.WriteByte('_')
-			}
-			b.WriteRune(r)
-		default:
-			b.WriteByte('_')
+// packageNames returns the Go package name of every import path: the name buf's managed
+// mode (and so the BSR) gives each of its files — for a proto package ending in a version,
+// the last two elements (acme.weather.v1 → weatherv1), else the import path's last
+// element as protoc-gen-go sanitizes it (google/type → _type) — or that last element when
+// the files of one directory would get different names. Upstream go_package options are
+// ignored, as managed mode ignores them: their names disagree within a directory in many
+// real modules (googleapis' google/api has annotations, api, serviceconfig, ...), which
+// one Go package cannot have.
+func packageNames(dirs []goDir) map[string]string {
+	names := map[string]string{}
+	mixed := map[string]bool{}
+	for _, d := range dirs {
+		name := managedName(d.importPath, d.file.Proto.GetPackage())
+		if old, ok := names[d.importPath]; ok && old != name {
+			mixed[d.importPath] = true
 		}
+		names[d.importPath] = name
 	}
-	if b.Len() == 0 || token.IsKeyword(b.String()) {
-		return "pb_" + b.String()
+	for importPath := range mixed {
+		names[importPath] = goSanitized(path.Base(importPath))
 	}
-	return b.String()
+	return names
+}
+
+// managedName is the Go package name managed mode gives a file of a proto package in
+// the Go package importPath.
+func managedName(importPath, protoPackage string) string {
+	elems := strings.Split(protoPackage, ".")
+	if n := len(elems); n >= 2 && versionElem.MatchString(elems[n-1]) {
+		return goSanitized(elems[n-2] + elems[n-1])
+	}
+	return goSanitized(path.Base(importPath))
+}
+
+// versionElem is a proto package version as buf recognizes one: v1, v1beta1, v2alpha,
+// v1p1beta1, v1test.
+var versionElem = regexp.MustCompile(`^v[0-9]+((alpha|beta)[0-9]*|p[0-9]+(alpha|beta)[0-9]*|test[a-z0-9]*)?$`) //nolint:gochecknoglobals // compiled once
+
+// goSanitized makes a valid Go identifier the way protoc-gen-go names packages after
+// their import path: invalid characters become "_", and a keyword or a name not
+// starting with a letter gets a leading "_".
+func goSanitized(s string) string {
+	s = strings.Map(func(r rune) rune {
+		if unicode.IsLetter(r) || unicode.IsDigit(r) {
+			return r
+		}
+		return '_'
+	}, s)
+	if r, _ := utf8.DecodeRuneInString(s); token.Lookup(s).IsKeyword() || !unicode.IsLetter(r) {
+		return "_" + s
+	}
+	return s
 }
 
 // Pack generates a build and returns its module zip and go.mod.
