@@ -246,7 +246,7 @@ func TestSDKSetup(t *testing.T) {
 		want []string
 	}{
 		{[]string{"sdk", "go", "alice/weather", "protocolbuffers/go", "--public-url", "https://lathe.example.com:8443"}, []string{
-			"go env -w GOPROXY=https://lathe.example.com:8443/gen/go,$(go env GOPROXY)",
+			"go env -w GOPROXY=https://lathe.example.com:8443/gen/go",
 			"go env -w GONOSUMDB=lathe.example.com/gen/go",
 			"machine lathe.example.com:8443 login token password <token>",
 			"go get lathe.example.com/gen/go/alice/weather/protocolbuffers/go@latest",

@@ -57,6 +57,7 @@ down gracefully. Once listening, it prints one line to stdout:
 	parseCacheBytes := c.Int("parse-cache-bytes", registry.DefaultParseCacheBytes, "`BYTES` of .proto source whose parse results are kept to speed up pushes; 0 disables")
 	publicURL := c.String("public-url", "", "`URL` clients reach the server at, for package registry URLs; default: the URL it listens on")
 	goHost := c.String("go-host", "", "`HOST` that Go SDK module paths start with (HOST/gen/go/...); default: the host of --public-url without its port")
+	goUpstream := c.String("go-upstream", gosdk.DefaultUpstream, "module proxy `URL` the Go module proxy forwards every other module and the checksum database to, so that it can be the go command's only GOPROXY; off forwards nothing")
 	ef := addEngineFlags(c)
 	var logLevel slog.Level
 	c.TextVar(&logLevel, "log-level", slog.LevelInfo, "log `LEVEL`: debug, info, warn or error")
@@ -78,6 +79,10 @@ down gracefully. Once listening, it prints one line to stdout:
 	}
 	if (*tlsCert == "") != (*tlsKey == "") {
 		return c.usageErrorf("--tls-cert and --tls-key must be given together")
+	}
+	upstream, err := parseUpstream(*goUpstream)
+	if err != nil {
+		return c.usageErrorf("%v", err)
 	}
 	logger := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: logLevel}))
 
@@ -133,7 +138,7 @@ down gracefully. Once listening, it prints one line to stdout:
 	}
 	sdks := sdk.New(reg, blobs, engine)
 	mux := http.NewServeMux()
-	goProxy := &gosdk.Proxy{Packager: gosdk.Packager{Paths: paths, SDKs: sdks}, PublicURL: public, Log: logger}
+	goProxy := &gosdk.Proxy{Packager: gosdk.Packager{Paths: paths, SDKs: sdks}, PublicURL: public, Upstream: upstream, Log: logger}
 	mux.Handle(gosdk.Prefix, goProxy)
 	mux.Handle(strings.TrimSuffix(gosdk.Prefix, "/"), goProxy) // the go-get=1 check of the root path
 	// Ecosystems whose indexes list checksums publish versions ahead of requests, through
@@ -152,7 +157,7 @@ down gracefully. Once listening, it prints one line to stdout:
 	var h http.Handler = mux
 	// Tests and scripts read this line to learn the port; keep its format.
 	fmt.Fprintf(e.stdout, "lathe: serving on %s\n", srv.URL())
-	logger.Info("serving", "url", srv.URL(), "public_url", public, "go_modules", paths.Root(), "data", *data, "version", versionString())
+	logger.Info("serving", "url", srv.URL(), "public_url", public, "go_modules", paths.Root(), "go_upstream", *goUpstream, "data", *data, "version", versionString())
 	if err := srv.Serve(ctx, h); err != nil {
 		return err
 	}
@@ -195,6 +200,18 @@ func publicEndpoints(publicURL, goHost, listenURL string) (string, gosdk.Paths, 
 		return "", gosdk.Paths{}, fmt.Errorf("Go module paths cannot start with %q (%v); set --go-host to a lowercase host name with a dot, e.g. lathe.example.com", goHost, err)
 	}
 	return strings.TrimSuffix(u.String(), "/"), paths, nil
+}
+
+// parseUpstream reads --go-upstream: an http or https URL, or "off" for none.
+func parseUpstream(s string) (*url.URL, error) {
+	if s == "off" {
+		return nil, nil
+	}
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+		return nil, fmt.Errorf("--go-upstream %q must be off or a module proxy's http or https URL, such as %s", s, gosdk.DefaultUpstream)
+	}
+	return u, nil
 }
 
 // openMetadata opens (creating if needed) the SQLite metadata store in dir.

@@ -251,6 +251,9 @@ var scriptCmds = map[string]func(ts *testscript.TestScript, neg bool, args []str
 	"cargo-home": cmdCargoHome,
 	// httpwait URL REGEXP GETs URL until its body matches REGEXP, for up to 10 s.
 	"httpwait": cmdHTTPWait,
+	// go-upstream starts a recording stand-in for the public Go module proxy and has the
+	// next lathe-serve forward to it; see cmdGoUpstream.
+	"go-upstream": cmdGoUpstream,
 }
 
 // scriptState is the per-script state of the custom commands.
@@ -361,7 +364,7 @@ func childEnv(ts *testscript.TestScript) []string {
 	for _, k := range []string{"PATH", "HOME", "TMPDIR", "SYSTEMROOT", "GORACE", "GOCOVERDIR",
 		"GOPATH", "GOMODCACHE", "GOCACHE", "GOPROXY", "GOROOT",
 		"LATHE_LOG_LEVEL", "LATHE_MAX_REQUEST_BYTES", "LATHE_READ_HEADER_TIMEOUT", "LATHE_INSTALL_PLUGINS",
-		"LATHE_PLUGIN_TIMEOUT", "LATHE_PLUGIN_MEMORY", "LATHE_PLUGIN_MAX_OUTPUT"} {
+		"LATHE_PLUGIN_TIMEOUT", "LATHE_PLUGIN_MEMORY", "LATHE_PLUGIN_MAX_OUTPUT", "LATHE_GO_UPSTREAM"} {
 		if v := ts.Getenv(k); v != "" {
 			env = append(env, k+"="+v)
 		}
@@ -372,6 +375,11 @@ func childEnv(ts *testscript.TestScript) []string {
 	// Compiling a WASM plugin takes long (longer still under the race detector): every
 	// server of this test run shares one compilation cache.
 	env = append(env, "LATHE_WASM_CACHE="+wasmCacheDir)
+	// The go command reaches other modules through Lathe only in scripts that set up a
+	// stand-in for the public proxy (go-upstream); the others must not reach the network.
+	if ts.Getenv("LATHE_GO_UPSTREAM") == "" {
+		env = append(env, "LATHE_GO_UPSTREAM=off")
+	}
 	// Building the shipped plugins takes a while; only scripts that want them ask.
 	if ts.Getenv("LATHE_INSTALL_PLUGINS") == "" {
 		env = append(env, "LATHE_INSTALL_PLUGINS=false")

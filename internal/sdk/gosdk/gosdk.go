@@ -124,6 +124,32 @@ func (p Paths) Parse(path string) (sdk.SDK, string, bool) {
 	return sdk.SDK{}, "", false
 }
 
+// Owns reports whether a module path is one of Lathe's, so that no other proxy is asked
+// about it: the root, any path under it, and the root's prefixes (which the go command
+// looks up as possible modules of a package path under the root).
+func (p Paths) Owns(path string) bool {
+	root := p.Root()
+	return path == root || strings.HasPrefix(path, root+"/") || strings.HasPrefix(root, path+"/")
+}
+
+// Enclosing returns the SDK whose module holds a longer path, such as a package path.
+func (p Paths) Enclosing(path string) (sdk.SDK, bool) {
+	rest, ok := strings.CutPrefix(path, p.Root()+"/")
+	if !ok {
+		return sdk.SDK{}, false
+	}
+	n := 4
+	if strings.HasPrefix(rest, "t/") {
+		n = 5
+	}
+	elems := strings.SplitN(rest, "/", n+1)
+	if len(elems) <= n {
+		return sdk.SDK{}, false
+	}
+	s, _, ok := p.Parse(p.Root() + "/" + strings.Join(elems[:n], "/"))
+	return s, ok
+}
+
 func isMajorSuffix(s string) bool {
 	n, err := strconv.Atoi(strings.TrimPrefix(s, "v"))
 	return strings.HasPrefix(s, "v") && err == nil && n >= 2 && "v"+strconv.Itoa(n) == s

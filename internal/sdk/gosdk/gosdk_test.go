@@ -4,7 +4,9 @@ import (
 	"maps"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"path"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -185,5 +187,102 @@ func TestGoGetPage(t *testing.T) {
 	p.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/gen/go/x/@v/list", nil))
 	if rec.Code != http.StatusMethodNotAllowed {
 		t.Errorf("POST: %d", rec.Code)
+	}
+}
+
+func TestOwns(t *testing.T) {
+	p := Paths{Host: "lathe.example.com"}
+	for path, want := range map[string]bool{
+		"lathe.example.com/gen/go":                             true,
+		"lathe.example.com/gen/go/acme/m/protocolbuffers/go":   true,
+		"lathe.example.com/gen/go/acme/m/protocolbuffers/go/x": true,
+		"lathe.example.com/gen/go/typo":                        true,
+		"lathe.example.com/gen":                                true,
+		"lathe.example.com":                                    true,
+		"lathe.example.com/gen/gopher":                         false,
+		"lathe.example.com/other":                              false,
+		"lathe.example.co":                                     false,
+		"google.golang.org/protobuf":                           false,
+	} {
+		if got := p.Owns(path); got != want {
+			t.Errorf("Owns(%s) = %v, want %v", path, got, want)
+		}
+	}
+}
+
+// Other modules and the checksum database are forwarded upstream without Lathe's
+// credentials; Lathe's paths never are, and neither are checksum lookups of them.
+func TestUpstream(t *testing.T) {
+	var got []string
+	var auth []string
+	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got = append(got, r.URL.Path)
+		auth = append(auth, r.Header.Get("Authorization"))
+		_, _ = w.Write([]byte("from upstream"))
+	}))
+	defer upstream.Close()
+	u, err := url.Parse(upstream.URL + "/base")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &Proxy{Packager: Packager{Paths: Paths{Host: "lathe.example.com"}}, PublicURL: "https://lathe.example.com", Upstream: u}
+	for _, c := range []struct {
+		path, want string
+		code       int
+	}{
+		{"/gen/go/google.golang.org/protobuf/@v/list", "from upstream", http.StatusOK},
+		{"/gen/go/github.com/!burnt!sushi/toml/@v/v1.0.0.info", "from upstream", http.StatusOK},
+		{"/gen/go/sumdb/sum.golang.org/supported", "from upstream", http.StatusOK},
+		{"/gen/go/sumdb/sum.golang.org/lookup/golang.org/x/mod@v0.1.0", "from upstream", http.StatusOK},
+		{"/gen/go/sumdb/sum.golang.org/lookup/lathe.example.com/gen/go/a/m/p/n@v1.0.0", "set GONOSUMDB=lathe.example.com/gen/go", http.StatusNotFound},
+		{"/gen/go/lathe.example.com/gen/@v/list", "not a module of this registry", http.StatusNotFound},
+		{"/gen/go/lathe.example.com/@latest", "not a module of this registry", http.StatusNotFound},
+		{"/gen/go/lathe.example.com/gen/go/typo/@v/list", "not a module of this registry", http.StatusNotFound},
+	} {
+		req := httptest.NewRequest(http.MethodGet, c.path, nil)
+		req.Header.Set("Authorization", "Basic c2VjcmV0")
+		rec := httptest.NewRecorder()
+		p.ServeHTTP(rec, req)
+		if rec.Code != c.code || !strings.Contains(rec.Body.String(), c.want) {
+			t.Errorf("GET %s: %d %q, want %d with %q", c.path, rec.Code, rec.Body, c.code, c.want)
+		}
+	}
+	want := []string{"/base/google.golang.org/protobuf/@v/list", "/base/github.com/!burnt!sushi/toml/@v/v1.0.0.info",
+		"/base/sumdb/sum.golang.org/supported", "/base/sumdb/sum.golang.org/lookup/golang.org/x/mod@v0.1.0"}
+	if !slices.Equal(got, want) {
+		t.Errorf("upstream got %q, want %q", got, want)
+	}
+	for _, a := range auth {
+		if a != "" {
+			t.Errorf("upstream got credentials %q", a)
+		}
+	}
+
+	// Without an upstream, other modules are 404 with what to do.
+	p = &Proxy{Packager: Packager{Paths: Paths{Host: "lathe.example.com"}}}
+	rec := httptest.NewRecorder()
+	p.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/gen/go/google.golang.org/protobuf/@v/list", nil))
+	if rec.Code != http.StatusNotFound || !strings.Contains(rec.Body.String(), "google.golang.org/protobuf is not a module of this registry, and this server forwards nothing (--go-upstream off): list another proxy after it in GOPROXY") {
+		t.Errorf("without upstream: %d %q", rec.Code, rec.Body)
+	}
+}
+
+func TestEnclosing(t *testing.T) {
+	p := Paths{Host: "h.example"}
+	plugin := sdk.SDK{Owner: "a", Module: "m", Gen: sdk.Generator{Owner: "p", Name: "n"}}
+	tmpl := sdk.SDK{Owner: "a", Module: "m", Gen: sdk.Generator{Template: true, Owner: "to", Name: "tn"}}
+	for path, want := range map[string]sdk.SDK{
+		"h.example/gen/go/a/m/p/n/x":        plugin,
+		"h.example/gen/go/a/m/p/n/x/y/v1":   plugin,
+		"h.example/gen/go/t/to/tn/a/m/x/v1": tmpl,
+		"h.example/gen/go/a/m/p/n":          {},
+		"h.example/gen/go/a/m/p":            {},
+		"h.example/gen/go/t/to/tn/a/m":      {},
+		"other.example/gen/go/a/m/p/n/x":    {},
+	} {
+		got, ok := p.Enclosing(path)
+		if got != want || ok != (want != sdk.SDK{}) {
+			t.Errorf("Enclosing(%s) = %+v, %v; want %+v", path, got, ok, want)
+		}
 	}
 }
