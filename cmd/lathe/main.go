@@ -47,7 +47,7 @@ Commands:
   template generate  generate code for a module with a template
   sdk go         print how to consume a module's Go SDK (GOPROXY, netrc, go get)
   sdk cargo|npm|python  the same for its crate, npm package or Python project
-  sdk generate   publish a crate version for a module commit ahead of requests
+  sdk generate   publish a package version for a module commit ahead of requests
   sdk jobs       list pending and failed SDK generation jobs
   cache clear    forget cached generation outputs (published SDKs stay)
   version        print the version

@@ -107,13 +107,16 @@ asked. Published SDK versions are not cached outputs: they keep their bytes.`, e
 }
 
 func cmdSDKGenerate(ctx context.Context, e env, args []string) error {
-	c := newCommand("sdk generate", "lathe sdk generate cargo|npm|python OWNER/MODULE[:REF] PLUGIN_OWNER/PLUGIN [flags]",
-		`Queue the generation of a package version (a crate, an npm package or a Python
-wheel) of a module, at a label or commit (the default label's head if no REF is
-given) with the plugin's latest version, and record interest in the package so
-that later pushes to the default label are generated too. A running server
-publishes it within seconds; lathe sdk jobs shows failures.`, e.stdout)
+	c := newCommand("sdk generate", "lathe sdk generate cargo|npm|python|go OWNER/MODULE[:REF] PLUGIN_OWNER/PLUGIN [flags]",
+		`Queue the generation of a package version (a crate, an npm package, a Python
+wheel or a Go module) of a module, at a label or commit (the default label's head
+if no REF is given) with the plugin's latest version, and record interest in the
+package so that later pushes to the default label are generated too. A running
+server publishes it within seconds, even if it failed recently; lathe sdk jobs
+shows failures.`, e.stdout)
 	data := dataFlag(c)
+	publicURL := c.String("public-url", "http://127.0.0.1:8080", "`URL` clients reach the server at (its --public-url), for Go module paths")
+	goHost := c.String("go-host", "", "the server's --go-host, if it sets one")
 	args, err := c.parse(args, e.getenv)
 	if err != nil {
 		return err
@@ -126,11 +129,15 @@ publishes it within seconds; lathe sdk jobs shows failures.`, e.stdout)
 	if !ok || !gok {
 		return c.usageErrorf("want OWNER/MODULE[:REF] and PLUGIN_OWNER/PLUGIN")
 	}
+	_, paths, err := publicEndpoints(*publicURL, *goHost, "")
+	if err != nil {
+		return c.usageErrorf("%v", err)
+	}
 	return withRegistry(*data, func(reg *registry.Registry, _ *sqlitestore.Store, blobs *fsblob.Store) error {
 		sdks := sdk.New(reg, blobs, nil)
 		// Only names and versions are asked of the ecosystems here: the URL does not matter.
 		crates, npmPackages, pyPackages := eagerEcosystems(sdks, "http://lathe.invalid")
-		jobs := sdk.NewJobs(sdks, slog.New(slog.DiscardHandler), crates, npmPackages, pyPackages)
+		jobs := sdk.NewJobs(sdks, slog.New(slog.DiscardHandler), crates, npmPackages, pyPackages, &gosdk.Packager{Paths: paths, SDKs: sdks})
 		// An operator command: it may name any module.
 		job, name, version, err := jobs.Request(auth.AsSystem(ctx), args[0],
 			sdk.SDK{Owner: owner, Module: mod, Gen: sdk.Generator{Owner: gOwner, Name: gName}}, sdk.ParseCommitRef(ref))

@@ -136,7 +136,7 @@ down gracefully. Once listening, it prints one line to stdout:
 		srv.Close()
 		return c.usageErrorf("%v", err)
 	}
-	sdks := sdk.New(reg, blobs, engine)
+	sdks := sdk.New(reg, blobs, engine, sdk.WithLogger(logger))
 	mux := http.NewServeMux()
 	goProxy := &gosdk.Proxy{Packager: gosdk.Packager{Paths: paths, SDKs: sdks}, PublicURL: public, Upstream: upstream, Log: logger}
 	mux.Handle(gosdk.Prefix, goProxy)
@@ -144,7 +144,9 @@ down gracefully. Once listening, it prints one line to stdout:
 	// Ecosystems whose indexes list checksums publish versions ahead of requests, through
 	// the job queue.
 	crates, npmPackages, pyPackages := eagerEcosystems(sdks, public)
-	jobs := sdk.NewJobs(sdks, logger, crates, npmPackages, pyPackages)
+	// Go modules are generated when first asked for; they are in the queue too, for
+	// explicit requests (lathe sdk generate) and so that failures are listed with the rest.
+	jobs := sdk.NewJobs(sdks, logger, crates, npmPackages, pyPackages, &goProxy.Packager)
 	mux.Handle("/", api.Handler(reg, api.Config{MaxMessageBytes: *maxRequestBytes, Logger: logger, Engine: engine, Jobs: jobs}))
 	mux.Handle(cargosdk.Prefix, &cargosdk.Registry{Packager: crates, Jobs: jobs, PublicURL: public, Log: logger})
 	mux.Handle(pysdk.Prefix, &pysdk.Index{Packager: pyPackages, Jobs: jobs, Log: logger})

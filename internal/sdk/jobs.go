@@ -25,15 +25,11 @@ type Ecosystem interface {
 	Pack(ctx context.Context, b Build) (archive, meta []byte, err error)
 }
 
-// Publish packages and publishes a build, unless that version is published already.
+// Publish packages and publishes a build, unless that version is published already. A
+// generation that fails is a [*GenerationError]; one that failed recently is not run
+// again until its retry time (see [Service.RecentFailure]).
 func (s *Service) Publish(ctx context.Context, eco Ecosystem, b Build) (store.Artifact, error) {
-	name, version, err := eco.Package(b)
-	if err != nil {
-		return store.Artifact{}, err
-	}
-	return s.Artifact(ctx, eco.Name(), name, version, b.Module.ID, func(ctx context.Context) ([]byte, []byte, error) {
-		return eco.Pack(ctx, b)
-	})
+	return s.publish(ctx, eco, b, false, false)
 }
 
 // GeneratorString spells a generator as interests and jobs store it: "plugin:owner/name"
@@ -98,14 +94,21 @@ func (j *Jobs) Interest(ctx context.Context, eco string, b Build) (store.Job, er
 	return j.Enqueue(ctx, eco, b)
 }
 
-// Enqueue queues the generation of a build.
-func (j *Jobs) Enqueue(ctx context.Context, eco string, b Build) (store.Job, error) {
+// jobOf returns the job that generates a build.
+func jobOf(eco string, b Build) store.Job {
 	job := store.Job{Ecosystem: eco, ModuleID: b.Module.ID, CommitID: b.Commit.ID, Generator: GeneratorString(b.SDK.Gen)}
 	if b.SDK.Gen.Template {
 		job.TemplateVersion = b.Template.Version
 	} else {
 		job.PluginVersion, job.PluginRevision = b.Plugin().Version.Version, b.Plugin().Version.Revision
 	}
+	return job
+}
+
+// Enqueue queues the generation of a build. A queued job runs even if the version failed
+// recently: it is a deliberate request.
+func (j *Jobs) Enqueue(ctx context.Context, eco string, b Build) (store.Job, error) {
+	job := jobOf(eco, b)
 	err := j.s.reg.Store().Update(ctx, func(tx store.Tx) (err error) {
 		job, err = tx.EnqueueJob(ctx, job)
 		return err
@@ -249,8 +252,11 @@ func (j *Jobs) run(ctx context.Context, job store.Job) {
 		err = st.Update(ctx, func(tx store.Tx) error { return tx.FinishJob(ctx, job.ID) })
 		j.log.Info("published SDK version", "ecosystem", job.Ecosystem, "package", a.Name, "version", a.Version, "duration", time.Since(start))
 	} else {
-		j.log.Error("SDK generation failed", "ecosystem", job.Ecosystem, "module", job.ModuleID, "commit", job.CommitID,
-			"generator", job.Generator, "err", err)
+		if ge := (*GenerationError)(nil); !errors.As(err, &ge) {
+			// Generation failures are logged where they happen, with the package.
+			j.log.Error("SDK generation failed", "ecosystem", job.Ecosystem, "module", job.ModuleID, "commit", job.CommitID,
+				"generator", job.Generator, "err", err)
+		}
 		if ferr := st.Update(ctx, func(tx store.Tx) error { return tx.FailJob(ctx, job.ID, err.Error()) }); ferr != nil {
 			j.log.Error("recording a failed job", "err", ferr)
 		}
@@ -283,7 +289,7 @@ func (j *Jobs) do(ctx context.Context, job store.Job) (store.Artifact, error) {
 	if err != nil {
 		return store.Artifact{}, err
 	}
-	return j.s.Publish(ctx, eco, b)
+	return j.s.publish(ctx, eco, b, true, true)
 }
 
 // Request queues the generation of an SDK version at a commit with the generator's
@@ -324,9 +330,15 @@ const FirstWait = 2 * time.Minute
 
 // Ensure is what a package index does when asked for an SDK: it records interest in the
 // SDK and, if nothing of it is published yet (unpublished), queues the build and waits
-// for it, at most FirstWait. A failed or late generation is only logged: the caller
-// lists whatever is published afterwards.
+// for it, at most FirstWait. If that generation fails, now or recently (it is not run
+// again before its retry time), Ensure returns the [*GenerationError], which [Fail]
+// answers with; a late one is only logged, and the caller lists whatever is published.
 func (j *Jobs) Ensure(ctx context.Context, eco string, b Build, unpublished bool) error {
+	if e := j.ecosystems[eco]; e != nil && unpublished {
+		if err := j.s.RecentFailure(e, b); err != nil {
+			return err
+		}
+	}
 	job, err := j.Interest(ctx, eco, b)
 	if err == nil && job.ID == 0 && unpublished {
 		// Interest was recorded earlier, but nothing is published yet.
@@ -338,6 +350,16 @@ func (j *Jobs) Ensure(ctx context.Context, eco string, b Build, unpublished bool
 	wctx, cancel := context.WithTimeout(ctx, FirstWait)
 	defer cancel()
 	if err := j.Wait(wctx, job.ID); err != nil {
+		var ge *GenerationError
+		if errors.As(err, &ge) {
+			return ge
+		}
+		if e := j.ecosystems[eco]; e != nil {
+			// The job failed before Wait was called: its error is remembered.
+			if rerr := j.s.RecentFailure(e, b); rerr != nil {
+				return rerr
+			}
+		}
 		j.log.Warn("the first version of an SDK is not ready", "ecosystem", eco, "sdk", b.SDK.String(), "err", err)
 	}
 	return nil

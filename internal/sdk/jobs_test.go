@@ -3,8 +3,10 @@ package sdk
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -12,6 +14,7 @@ import (
 
 	"github.com/lathe-registry/lathe/internal/auth"
 	"github.com/lathe-registry/lathe/internal/blob/memblob"
+	"github.com/lathe-registry/lathe/internal/codegen"
 	"github.com/lathe-registry/lathe/internal/registry"
 	"github.com/lathe-registry/lathe/internal/store"
 	"github.com/lathe-registry/lathe/internal/store/sqlitestore"
@@ -146,5 +149,147 @@ func TestJobs(t *testing.T) {
 	}
 	if got := eco.packs.Load() - before; got != 1 {
 		t.Errorf("%d packs after the label moves, want 1", got)
+	}
+}
+
+// A failed generation is reported with what failed and remembered: requests within its
+// retry time get the same error without running the plugin, a queued job (an explicit
+// request) runs it at once, and the failure is listed as a failed job.
+func TestFailuresRemembered(t *testing.T) {
+	ctx := auth.AsSystem(context.Background())
+	st, err := sqlitestore.Open(filepath.Join(t.TempDir(), "lathe.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	reg := registry.New(st, memblob.New())
+	if _, err := reg.PushPlugin(ctx, registry.PluginParams{Owner: "acme", Name: "gen", Version: "v1.0.0",
+		Config: []byte("version: v1\nname: buf.build/acme/gen\nplugin_version: v1.0.0\n"), Runtime: "native", Program: []byte("x"), ProgramName: "protoc-gen-x"}); err != nil {
+		t.Fatal(err)
+	}
+	var c store.Commit
+	err = st.Update(ctx, func(tx store.Tx) error {
+		alice, err := tx.CreateOwner(ctx, store.Owner{ID: registry.NewID(), Name: "alice", Kind: store.OwnerUser})
+		if err != nil {
+			return err
+		}
+		m, err := tx.CreateModule(ctx, store.Module{ID: registry.NewID(), OwnerID: alice.ID, Name: "m", Visibility: store.Public, State: store.Active, DefaultLabelName: "main"})
+		if err != nil {
+			return err
+		}
+		if c, err = tx.CreateCommit(ctx, store.Commit{ID: registry.NewID(), ModuleID: m.ID, OwnerID: alice.ID, Digest: make([]byte, 64), Manifest: "x", CreatedByUserID: alice.ID}); err != nil {
+			return err
+		}
+		_, err = tx.SetLabel(ctx, m.ID, "main", c.ID, alice.ID)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := New(reg, memblob.New(), nil)
+	eco := &pluginFailure{}
+	b, err := s.Resolve(ctx, SDK{Owner: "alice", Module: "m", Gen: Generator{Owner: "acme", Name: "gen"}}, CommitRef{}, Pin{})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	_, err = s.Publish(ctx, eco, b)
+	var ge *GenerationError
+	if !errors.As(err, &ge) || !errors.Is(err, codegen.ErrPlugin) {
+		t.Fatalf("Publish = %v, want a GenerationError of the plugin", err)
+	}
+	for _, want := range []string{"generating test package alice-m " + c.ID + " failed", "module alice/m", "commit " + c.ID,
+		"plugin acme/gen:v1.0.0", "plugin failed: x.proto: no good", "Requests get this answer until", "lathe sdk generate retries"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("the error lacks %q: %v", want, err)
+		}
+	}
+	if d := time.Until(ge.RetryAt); d <= 0 || d > firstRetry {
+		t.Errorf("first retry in %v, want within %v", d, firstRetry)
+	}
+	if _, err := s.Publish(ctx, eco, b); err != ge || eco.packs.Load() != 1 {
+		t.Errorf("second Publish = %v after %d packs; want the remembered error after 1", err, eco.packs.Load())
+	}
+	if err := s.RecentFailure(eco, b); err != ge {
+		t.Errorf("RecentFailure = %v", err)
+	}
+	failed, err := st.Jobs(ctx, store.JobFailed, store.Page{})
+	if err != nil || len(failed) != 1 || failed[0].CommitID != c.ID || !strings.Contains(failed[0].Error, "no good") {
+		t.Errorf("failed jobs = %+v, %v; want the failure", failed, err)
+	}
+
+	// Ensure answers with the remembered failure and runs nothing.
+	jobs := NewJobs(s, slog.New(slog.DiscardHandler), eco)
+	if err := jobs.Ensure(ctx, "test", b, true); err != ge || eco.packs.Load() != 1 {
+		t.Errorf("Ensure = %v after %d packs; want the remembered error after 1", err, eco.packs.Load())
+	}
+
+	// A queued job is deliberate: it runs, fails again, and waits longer to be retried.
+	runCtx, stop := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { jobs.Run(runCtx, 1); close(done) }()
+	defer func() { stop(); <-done }()
+	job, err := jobs.Enqueue(ctx, "test", b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := jobs.Wait(wctx, job.ID); !errors.As(err, &ge) || eco.packs.Load() != 2 {
+		t.Fatalf("the queued job: %v after %d packs; want a GenerationError after 2", err, eco.packs.Load())
+	}
+	if d := time.Until(ge.RetryAt); d <= firstRetry || d > 2*firstRetry {
+		t.Errorf("second retry in %v, want within %v", d, 2*firstRetry)
+	}
+
+	// Once the retry time has passed, a request runs the plugin again; success forgets.
+	s.failures.mu.Lock()
+	for k, f := range s.failures.m {
+		f.err.RetryAt = time.Now().Add(-time.Second)
+		s.failures.m[k] = f
+	}
+	s.failures.mu.Unlock()
+	eco.fixed.Store(true)
+	if _, err := s.Publish(ctx, eco, b); err != nil || eco.packs.Load() != 3 {
+		t.Errorf("Publish after the retry time = %v after %d packs", err, eco.packs.Load())
+	}
+	if err := s.RecentFailure(eco, b); err != nil {
+		t.Errorf("RecentFailure after success = %v", err)
+	}
+}
+
+// pluginFailure is an ecosystem whose plugin fails until fixed.
+type pluginFailure struct {
+	packs atomic.Int64
+	fixed atomic.Bool
+}
+
+func (e *pluginFailure) Name() string { return "test" }
+func (e *pluginFailure) Package(b Build) (string, string, error) {
+	return b.SDK.Owner + "-" + b.SDK.Module, b.Commit.ID, nil
+}
+func (e *pluginFailure) Pack(context.Context, Build) ([]byte, []byte, error) {
+	e.packs.Add(1)
+	if !e.fixed.Load() {
+		return nil, nil, fmt.Errorf("%w: x.proto: no good", codegen.ErrPlugin)
+	}
+	return []byte("ok"), nil, nil
+}
+
+func TestFailuresBounded(t *testing.T) {
+	var f failures
+	now := time.Now()
+	for i := range maxFailures + 10 {
+		f.add(strconv.Itoa(i), &GenerationError{}, now)
+	}
+	if len(f.m) > maxFailures {
+		t.Errorf("%d failures kept, want at most %d", len(f.m), maxFailures)
+	}
+	e := &GenerationError{}
+	for range 20 {
+		f.add("x", e, now)
+	}
+	if d := e.RetryAt.Sub(now); d != maxRetry {
+		t.Errorf("retry after 20 failures in %v, want %v", d, maxRetry)
 	}
 }

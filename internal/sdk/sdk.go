@@ -21,6 +21,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strconv"
 	"strings"
 	"sync"
@@ -200,19 +201,25 @@ type Pin struct {
 // Service resolves, generates and publishes SDKs for every ecosystem. Safe for
 // concurrent use.
 type Service struct {
-	reg    *registry.Registry
-	engine *codegen.Engine
-	blobs  blob.Store
-	flight singleflight.Group
-	cache  artifactCache
+	reg      *registry.Registry
+	engine   *codegen.Engine
+	blobs    blob.Store
+	log      *slog.Logger
+	flight   singleflight.Group
+	cache    artifactCache
+	failures failures
 
 	configsMu sync.Mutex
 	configs   map[string]*pluginconfig.Config
 }
 
 // New returns a service.
-func New(reg *registry.Registry, blobs blob.Store, engine *codegen.Engine) *Service {
-	return &Service{reg: reg, engine: engine, blobs: blobs}
+func New(reg *registry.Registry, blobs blob.Store, engine *codegen.Engine, opts ...Option) *Service {
+	s := &Service{reg: reg, engine: engine, blobs: blobs, log: slog.New(slog.DiscardHandler)}
+	for _, o := range opts {
+		o(s)
+	}
+	return s
 }
 
 // Blobs returns the blob store of published archives.

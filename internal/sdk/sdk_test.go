@@ -1,9 +1,16 @@
 package sdk
 
 import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/lathe-registry/lathe/internal/codegen"
 	"github.com/lathe-registry/lathe/internal/store"
 )
 
@@ -48,5 +55,32 @@ func TestParseBSRVersionRejects(t *testing.T) {
 		if p, ok := ParseBSRVersion(v); ok {
 			t.Errorf("ParseBSRVersion(%q) = %+v, want failure", v, p)
 		}
+	}
+}
+
+// Clients get a failed generation's whole message with a status that is not 404, so
+// that they print it and try no other registry.
+func TestFailGeneration(t *testing.T) {
+	ge := &GenerationError{Ecosystem: "go", Package: "p", Version: "v1", Err: fmt.Errorf("%w: a.proto: bad", codegen.ErrPlugin),
+		Build: Build{SDK: SDK{Owner: "o", Module: "m"}, Commit: store.Commit{ID: "c"}}}
+	for _, c := range []struct {
+		err  error
+		code int
+		want string
+	}{
+		{ge, http.StatusInternalServerError, ge.Error()},
+		{fmt.Errorf("dependency: %w", ge), http.StatusInternalServerError, ge.Error()},
+		{fmt.Errorf("%w: x", codegen.ErrPlugin), http.StatusInternalServerError, "generating the package failed: plugin failed: x"},
+		{notFoundf("no such thing"), http.StatusNotFound, "not found: no such thing"},
+		{errors.New("disk on fire"), http.StatusInternalServerError, "internal error; the server log has details"},
+	} {
+		rec := httptest.NewRecorder()
+		Fail(rec, slog.New(slog.DiscardHandler), "test", c.err)
+		if rec.Code != c.code || strings.TrimSpace(rec.Body.String()) != c.want {
+			t.Errorf("Fail(%v) = %d %q, want %d %q", c.err, rec.Code, rec.Body, c.code, c.want)
+		}
+	}
+	if !strings.Contains(ge.Error(), "module o/m, commit c, plugin : plugin failed: a.proto: bad. The plugin cannot generate this commit") {
+		t.Errorf("message: %s", ge.Error())
 	}
 }

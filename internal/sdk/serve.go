@@ -144,20 +144,36 @@ func TextError(w http.ResponseWriter, code int, msg string) {
 }
 
 // Fail answers with the status an error calls for: 404 for what does not exist or may not
-// be seen, 500 with the plugin's words for a failed generation, and 500 with a pointer to
-// the log (where it is written, under what) for anything else.
+// be seen, 500 with the plugin's words for a failed generation (for a [*GenerationError],
+// its whole message: package, module, commit, plugin, the plugin's error and what to
+// do), and 500 with a pointer to the log (where it is written, under what) for anything
+// else. Package managers print the body of a 500.
 func Fail(w http.ResponseWriter, log *slog.Logger, what string, err error) {
+	msg, failed := PluginFailure(err)
 	switch {
 	case errors.Is(err, ErrNotFound):
 		TextError(w, http.StatusNotFound, err.Error())
-	case errors.Is(err, codegen.ErrPlugin):
-		TextError(w, http.StatusInternalServerError, "generating the package failed: "+err.Error())
+	case failed:
+		TextError(w, http.StatusInternalServerError, msg)
 	case errors.Is(err, context.Canceled):
 		// The client went away.
 	default:
 		log.Error(what, "err", err)
 		TextError(w, http.StatusInternalServerError, "internal error; the server log has details")
 	}
+}
+
+// PluginFailure returns what to tell a client about a generation that failed through
+// a plugin's fault, for protocols that carry the message otherwise than [Fail] does.
+func PluginFailure(err error) (string, bool) {
+	var ge *GenerationError
+	switch {
+	case errors.As(err, &ge) && errors.Is(ge.Err, codegen.ErrPlugin):
+		return ge.Error(), true
+	case errors.Is(err, codegen.ErrPlugin):
+		return "generating the package failed: " + err.Error(), true
+	}
+	return "", false
 }
 
 // PageTTL is how long a rendered index page is reused: a version published since then

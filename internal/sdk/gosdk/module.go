@@ -26,10 +26,19 @@ import (
 	"github.com/lathe-registry/lathe/internal/store"
 )
 
-// Packager generates and packages the Go modules of builds.
+// Packager generates and packages the Go modules of builds: the [sdk.Ecosystem] "go",
+// whose packages are module paths and whose archives are module zips.
 type Packager struct {
 	Paths Paths
 	SDKs  *sdk.Service
+}
+
+// Name returns [Ecosystem].
+func (p *Packager) Name() string { return Ecosystem }
+
+// Package returns a build's module path and version.
+func (p *Packager) Package(b sdk.Build) (string, string, error) {
+	return p.Paths.Path(b), Version(b), nil
 }
 
 // baseDep returns the plugin dependency whose SDK a plugin's SDK builds on, if any.

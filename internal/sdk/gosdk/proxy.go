@@ -367,12 +367,10 @@ func (p *Proxy) serveArtifact(ctx context.Context, w http.ResponseWriter, r *htt
 	if errors.Is(err, store.ErrNotFound) {
 		var b sdk.Build
 		if b, err = p.resolve(ctx, req, v); err == nil {
-			a, err = p.SDKs.Artifact(ctx, Ecosystem, req.path, v, b.Module.ID, func(ctx context.Context) ([]byte, []byte, error) {
-				start := time.Now()
-				zipData, goMod, err := p.Pack(ctx, b)
-				p.Log.Info("packaged Go module", "module", req.path, "version", v, "duration", time.Since(start), "err", err)
-				return zipData, goMod, err
-			})
+			start := time.Now()
+			if a, err = p.SDKs.Publish(ctx, &p.Packager, b); err == nil {
+				p.Log.Info("published Go module", "module", req.path, "version", v, "duration", time.Since(start))
+			}
 		}
 	}
 	if err != nil {

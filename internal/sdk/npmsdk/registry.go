@@ -370,9 +370,12 @@ func (reg *Registry) serveTarball(ctx context.Context, w http.ResponseWriter, r 
 }
 
 func (reg *Registry) fail(w http.ResponseWriter, err error) {
+	msg, failed := sdk.PluginFailure(err)
 	switch {
 	case errors.Is(err, sdk.ErrNotFound):
 		jsonError(w, http.StatusNotFound, err.Error())
+	case failed:
+		jsonError(w, http.StatusInternalServerError, msg)
 	case errors.Is(err, context.Canceled):
 	default:
 		reg.Log.Error("npm registry", "err", err)

@@ -1,0 +1,183 @@
+package sdk
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/lathe-registry/lathe/internal/codegen"
+	"github.com/lathe-registry/lathe/internal/store"
+)
+
+// GenerationError is a package version that could not be generated, worded for the
+// package manager's user: which package, module, commit and plugin, the plugin's own
+// error, and what to do.
+type GenerationError struct {
+	Ecosystem, Package, Version string
+	Build                       Build
+	// Err is why: for a plugin's fault, an error matching [codegen.ErrPlugin].
+	Err error
+	// RetryAt is when a request generates the version again, unless asked to earlier.
+	RetryAt time.Time
+}
+
+func (e *GenerationError) Error() string {
+	var plugins []string
+	for _, s := range e.Build.Steps {
+		plugins = append(plugins, s.Ref())
+	}
+	msg := fmt.Sprintf("generating %s package %s %s failed: module %s/%s, commit %s, plugin %s: %v",
+		e.Ecosystem, e.Package, e.Version, e.Build.SDK.Owner, e.Build.SDK.Module, e.Build.Commit.ID, strings.Join(plugins, ", "), e.Err)
+	// A dependency's failure carries its own advice.
+	if inner := (*GenerationError)(nil); errors.Is(e.Err, codegen.ErrPlugin) && !errors.As(e.Err, &inner) {
+		msg += fmt.Sprintf(". The plugin cannot generate this commit: fix the schema, or have the operator publish a fixed plugin (a new plugin version or revision is generated afresh); or use another commit. "+
+			"Requests get this answer until %s; lathe sdk jobs lists failed generations, and lathe sdk generate retries one at once", e.RetryAt.UTC().Format(time.RFC3339))
+	}
+	return msg
+}
+
+func (e *GenerationError) Unwrap() error { return e.Err }
+
+// Failed generations are remembered so that requests for a version that just failed do
+// not run its plugins again: retried after firstRetry, then after twice as long each
+// time, up to maxRetry. A new plugin version or revision is another version, tried at
+// once. At most maxFailures are kept.
+const (
+	firstRetry  = time.Minute
+	maxRetry    = time.Hour
+	maxFailures = 10000
+)
+
+type failure struct {
+	err      *GenerationError
+	attempts int
+}
+
+type failures struct {
+	mu sync.Mutex
+	m  map[string]failure // by artifactKey
+}
+
+// recent returns the remembered failure of a version if it is not yet due for a retry.
+func (f *failures) recent(key string, now time.Time) *GenerationError {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if fl, ok := f.m[key]; ok && now.Before(fl.err.RetryAt) {
+		return fl.err
+	}
+	return nil
+}
+
+// add remembers a failure and sets its RetryAt.
+func (f *failures) add(key string, e *GenerationError, now time.Time) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.m == nil {
+		f.m = map[string]failure{}
+	}
+	fl := f.m[key]
+	fl.attempts++
+	backoff := firstRetry << min(fl.attempts-1, 10)
+	e.RetryAt = now.Add(min(backoff, maxRetry))
+	fl.err = e
+	if _, ok := f.m[key]; !ok && len(f.m) >= maxFailures {
+		for k, old := range f.m {
+			if !now.Before(old.err.RetryAt.Add(maxRetry)) {
+				delete(f.m, k)
+			}
+		}
+		if len(f.m) >= maxFailures {
+			f.m = map[string]failure{}
+		}
+	}
+	f.m[key] = fl
+}
+
+func (f *failures) forget(key string) {
+	f.mu.Lock()
+	delete(f.m, key)
+	f.mu.Unlock()
+}
+
+// RecentFailure returns the remembered failure of a build's package version in an
+// ecosystem, if it failed recently enough not to be retried yet.
+func (s *Service) RecentFailure(eco Ecosystem, b Build) error {
+	name, version, err := eco.Package(b)
+	if err != nil {
+		return err
+	}
+	if e := s.failures.recent(artifactKey(eco.Name(), name, version), time.Now()); e != nil {
+		return e
+	}
+	return nil
+}
+
+// publish is Publish; retry runs a recently failed version again, as a deliberate
+// request (a queued job) does. A failure is logged, remembered, and, unless a job
+// records it (inJob), recorded as a failed job, which lathe sdk jobs and
+// SDKService/ListJobs list.
+func (s *Service) publish(ctx context.Context, eco Ecosystem, b Build, retry, inJob bool) (store.Artifact, error) {
+	name, version, err := eco.Package(b)
+	if err != nil {
+		return store.Artifact{}, err
+	}
+	key := artifactKey(eco.Name(), name, version)
+	if !retry {
+		if e := s.failures.recent(key, time.Now()); e != nil {
+			return store.Artifact{}, e
+		}
+	}
+	a, err := s.Artifact(ctx, eco.Name(), name, version, b.Module.ID, func(ctx context.Context) ([]byte, []byte, error) {
+		return eco.Pack(ctx, b)
+	})
+	if err == nil {
+		s.failures.forget(key)
+		return a, nil
+	}
+	if ctx.Err() != nil || errors.Is(err, ErrNotFound) {
+		return a, err
+	}
+	ge := &GenerationError{Ecosystem: eco.Name(), Package: name, Version: version, Build: b, Err: err}
+	s.failures.add(key, ge, time.Now())
+	s.log.Warn("SDK generation failed", "ecosystem", eco.Name(), "package", name, "version", version,
+		"module", b.SDK.Owner+"/"+b.SDK.Module, "commit", b.Commit.ID, "generator", b.SDK.Gen.String(), "plugins", stepRefs(b),
+		"retry_at", ge.RetryAt.UTC().Format(time.RFC3339), "err", err)
+	if !inJob {
+		if rerr := s.recordFailure(ctx, eco.Name(), b, ge.Error()); rerr != nil {
+			s.log.Error("recording a failed SDK generation", "ecosystem", eco.Name(), "package", name, "version", version, "err", rerr)
+		}
+	}
+	return a, ge
+}
+
+// recordFailure stores a failed job for a generation that ran outside the queue.
+func (s *Service) recordFailure(ctx context.Context, eco string, b Build, msg string) error {
+	ctx = context.WithoutCancel(ctx)
+	return s.reg.Store().Update(ctx, func(tx store.Tx) error {
+		job, err := tx.EnqueueJob(ctx, jobOf(eco, b))
+		if err != nil {
+			return err
+		}
+		return tx.FailJob(ctx, job.ID, msg)
+	})
+}
+
+func stepRefs(b Build) string {
+	var refs []string
+	for _, s := range b.Steps {
+		refs = append(refs, s.Ref())
+	}
+	return strings.Join(refs, ",")
+}
+
+// Option configures a [Service].
+type Option func(*Service)
+
+// WithLogger logs failed generations to log; the default discards them.
+func WithLogger(log *slog.Logger) Option {
+	return func(s *Service) { s.log = log }
+}
