@@ -68,6 +68,10 @@ func TestList(t *testing.T) {
 			if c.Registry == nil || c.Registry.Cargo == nil {
 				t.Errorf("%s: a Rust plugin without registry.cargo", id)
 			}
+		case s.ProtocVersion != "":
+			if "v"+strings.TrimPrefix(s.ProtocVersion, "4.") != c.PluginVersion || len(s.ProtocSHA256) == 0 {
+				t.Errorf("%s: protoc %s (%d checksums), plugin_version %s", id, s.ProtocVersion, len(s.ProtocSHA256), c.PluginVersion)
+			}
 		default:
 			// The operator brings the program; the definition is all Lathe ships, for SDKs.
 			if c.Registry == nil {
