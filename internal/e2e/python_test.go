@@ -43,6 +43,7 @@ const pypiSimple = "https://pypi.org/simple/"
 // makes: the lathe binary under test with the pinned protoc from Maven Central (cached in
 // the user cache) appended, as $PLUGINS/protoc-gen-lathe-python. Scripts push it with
 // --shipped, which is what lets them check that the install makes the same program.
+// The protoc itself is $PLUGINS/protoc.
 func buildPythonPlugin(cache, dir string) error {
 	p, ok := wellknown.Lookup("protocolbuffers/python")
 	if !ok {
@@ -67,7 +68,11 @@ func buildPythonPlugin(cache, dir string) error {
 	if err != nil {
 		return err
 	}
-	return os.WriteFile(filepath.Join(dir, protocpy.ProgramName), bundle, 0o755)
+	if err := os.WriteFile(filepath.Join(dir, protocpy.ProgramName), bundle, 0o755); err != nil {
+		return err
+	}
+	// $PLUGINS/protoc, for local buf generate with protoc_builtin: python to compare with.
+	return linkOrCopy(protoc, filepath.Join(dir, "protoc"))
 }
 
 func cmdPythonVenv(ts *testscript.TestScript, neg bool, args []string) {
