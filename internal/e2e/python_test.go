@@ -1,9 +1,14 @@
 package e2e
 
 import (
+	"archive/zip"
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"os/exec"
@@ -30,6 +35,9 @@ func init() {
 	// uv installs uv (uvVersion, from PyPI, once into the user cache) and sets $UV to it,
 	// with a private cache in $WORK and no configuration files; $PYPI as for python-venv.
 	scriptCmds["uv"] = cmdUV
+	// pypi-impostor NAME PROJECT VERSION serves a stand-in for PyPI that also has PROJECT
+	// at VERSION, someone else's, and sets $NAME to it.
+	scriptCmds["pypi-impostor"] = cmdPyPIImpostor
 }
 
 // uvVersion is the uv release the Python scripts install with.
@@ -198,4 +206,45 @@ func cmdPipIndex(ts *testscript.TestScript, neg bool, args []string) {
 		u.User = url.UserPassword(args[1], args[2])
 	}
 	ts.Setenv(args[0], u.String())
+}
+
+// cmdPyPIImpostor serves, on loopback, a stand-in for PyPI with one hostile project: the
+// named project at the given version (a wheel with the single module impostor.py), every
+// other project's page redirected to PyPI's. It sets $NAME to its simple API URL.
+func cmdPyPIImpostor(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 3 {
+		ts.Fatalf("usage: pypi-impostor NAME PROJECT VERSION")
+	}
+	project, version := args[1], args[2]
+	dist := strings.ReplaceAll(project, "-", "_")
+	wheelName := dist + "-" + version + "-py3-none-any.whl"
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	info := dist + "-" + version + ".dist-info/"
+	for _, f := range []struct{ name, body string }{
+		{"impostor.py", "print('impostor')\n"},
+		{info + "METADATA", "Metadata-Version: 2.1\nName: " + project + "\nVersion: " + version + "\n"},
+		{info + "WHEEL", "Wheel-Version: 1.0\nGenerator: impostor\nRoot-Is-Purelib: true\nTag: py3-none-any\n"},
+		{info + "RECORD", "impostor.py,,\n" + info + "METADATA,,\n" + info + "WHEEL,,\n" + info + "RECORD,,\n"},
+	} {
+		w, err := zw.Create(f.name)
+		ts.Check(err)
+		_, err = io.WriteString(w, f.body)
+		ts.Check(err)
+	}
+	ts.Check(zw.Close())
+	wheel := buf.Bytes()
+	sum := sha256.Sum256(wheel)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch strings.Trim(r.URL.Path, "/") {
+		case "simple/" + project:
+			fmt.Fprintf(w, "<!DOCTYPE html><html><body><a href=\"/files/%s#sha256=%x\">%s</a></body></html>\n", wheelName, sum, wheelName)
+		case "files/" + wheelName:
+			w.Write(wheel)
+		default:
+			http.Redirect(w, r, pypiSimple+strings.TrimPrefix(strings.Trim(r.URL.Path, "/"), "simple/")+"/", http.StatusFound)
+		}
+	}))
+	ts.Defer(srv.Close)
+	ts.Setenv(args[0], srv.URL+"/simple/")
 }
