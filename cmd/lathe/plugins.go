@@ -103,8 +103,8 @@ func cmdPluginInstall(ctx context.Context, e env, args []string) error {
 (protocolbuffers/go, grpc/go, connectrpc/go; all three when no names are
 given) are built from the Go module proxy, natively or with --runtime wasm as
 WASM, and need the go command. bufbuild/es is installed from the npm registry
-and runs with node; lathe/prost (Rust, prost 0.11) is built with cargo from
-source Lathe carries; name them to install them.`, e.stdout)
+and runs with node; lathe/prost (Rust, prost 0.14) is built with cargo from
+source Lathe carries and crates.io; name them to install them.`, e.stdout)
 	data := dataFlag(c)
 	rt := runtimeFlag(c)
 	args, err := c.parse(args, e.getenv)
