@@ -17,7 +17,9 @@
 // interest and generates the head of the module's default label (the request waits for
 // it); from then on every push to the default label is generated in the background, and
 // other commits when asked for (lathe sdk generate). The index lists only published
-// versions, and a published .crate never changes.
+// versions, and a published .crate never changes. If the first version fails to
+// generate, the index file answers 424 Failed Dependency with the failure (plugin, file,
+// its own words), which cargo prints and does not retry.
 //
 // # Crate layout
 //
