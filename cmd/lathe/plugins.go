@@ -104,10 +104,10 @@ func cmdPluginInstall(ctx context.Context, e env, args []string) error {
 (protocolbuffers/go, grpc/go, connectrpc/go; all three when no names are
 given) are built from the Go module proxy, natively or with --runtime wasm as
 WASM, and need the go command. bufbuild/es is installed from the npm registry
-and runs with node; lathe/prost (Rust, prost 0.11) is built with cargo from
-source Lathe carries; protocolbuffers/python is protoc's Python generator,
-protoc fetched from --maven-url and checked against the SHA-256 Lathe pins,
-run by this lathe binary; name them to install them.`, e.stdout)
+and runs with node; lathe/prost (Rust, prost 0.14) is built with cargo from
+source Lathe carries and crates.io; protocolbuffers/python is protoc's Python
+generator, protoc fetched from --maven-url and checked against the SHA-256
+Lathe pins, run by this lathe binary; name them to install them.`, e.stdout)
 	data := dataFlag(c)
 	rt := runtimeFlag(c)
 	maven := c.String("maven-url", wellknown.MavenCentral, "the Maven repository `URL` protoc releases are fetched from (a mirror of Maven Central)")
