@@ -16,7 +16,9 @@
 // packument records interest and generates the head of the module's default label (the
 // request waits for it); from then on every push to the default label is generated in
 // the background. The packument lists only published versions, and a published tarball
-// never changes.
+// never changes. If the first version fails to generate, the packument request answers
+// 424 Failed Dependency with the failure (plugin, its own words) in the error field,
+// which npm prints; pnpm and Yarn print only the status.
 //
 // # Package layout
 //
