@@ -237,7 +237,8 @@ var scriptCmds = map[string]func(ts *testscript.TestScript, neg bool, args []str
 	"rpc": cmdRPC,
 	// digest-of NAME COMMIT sets $NAME to the commit's b5 digest as buf.lock spells it.
 	"digest-of": cmdDigestOf,
-	// cmpdir DIR1 DIR2 checks two trees hold the same files, byte for byte.
+	// cmpdir [-descriptors FILE] DIR1 DIR2 checks two trees hold the same files, byte for
+	// byte (embedded descriptors compared as messages with -descriptors).
 	"cmpdir": cmdCmpDir,
 	// wait-plugins N waits until the server has published N plugin versions.
 	"wait-plugins": cmdWaitPlugins,
@@ -251,6 +252,8 @@ var scriptCmds = map[string]func(ts *testscript.TestScript, neg bool, args []str
 	"cargo-home": cmdCargoHome,
 	// httpwait URL REGEXP GETs URL until its body matches REGEXP, for up to 10 s.
 	"httpwait": cmdHTTPWait,
+	// corpus DIR writes the real-world corpus under DIR (see cmdCorpus).
+	"corpus": cmdCorpus,
 }
 
 // scriptState is the per-script state of the custom commands.
