@@ -282,23 +282,70 @@ func (reg *Registry) published(ctx context.Context, name string, b sdk.Build) (*
 	if err != nil {
 		return nil, err
 	}
-	if n > 0 && pkg.interested(b.SDK.Gen) {
-		return pkg, nil // interest is on record: skip the store write
+	if n > 0 {
+		if pkg.interested(b.SDK.Gen) {
+			return pkg, nil // interest is on record: skip the store write
+		}
+		if err := reg.Jobs.Ensure(ctx, Ecosystem, b, false); err != nil {
+			return nil, err
+		}
+		pkg.setInterested(b.SDK.Gen)
+		return pkg, nil
 	}
-	if err := reg.Jobs.Ensure(ctx, Ecosystem, b, n == 0); err != nil {
+	if err := reg.first(ctx, name, b); err != nil {
 		return nil, err
 	}
 	pkg.setInterested(b.SDK.Gen)
-	if n == 0 {
-		if n, err = pkg.refresh(ctx, st, reg.Packager.RegistryURL, reg.Log); err != nil {
-			return nil, err
-		}
+	if n, err = pkg.refresh(ctx, st, reg.Packager.RegistryURL, reg.Log); err != nil {
+		return nil, err
 	}
 	if n == 0 {
 		return nil, fmt.Errorf("%w: package %s has no published version yet", sdk.ErrNotFound, name)
 	}
 	return pkg, nil
 }
+
+// first generates the first version of a package and waits for it, at most
+// [sdk.FirstWait], as [sdk.Jobs.Ensure] does, but returns a failure as a
+// [generationError]: npm shows its message, where an empty packument or a 404 would say
+// only that there is nothing to install.
+func (reg *Registry) first(ctx context.Context, name string, b sdk.Build) error {
+	if _, err := reg.Jobs.Interest(ctx, Ecosystem, b); err != nil {
+		return err
+	}
+	// The job Interest queued, or, if interest was recorded earlier, a new one (a failed
+	// job is retried).
+	job, err := reg.Jobs.Enqueue(ctx, Ecosystem, b)
+	if err != nil {
+		return err
+	}
+	wctx, cancel := context.WithTimeout(ctx, sdk.FirstWait)
+	defer cancel()
+	err = reg.Jobs.Wait(wctx, job.ID)
+	switch {
+	case err == nil:
+		return nil
+	case ctx.Err() != nil:
+		return ctx.Err()
+	case wctx.Err() != nil:
+		reg.Log.Warn("the first version of an SDK is not ready", "ecosystem", Ecosystem, "sdk", b.SDK.String(), "err", err)
+		return nil
+	}
+	return &generationError{pkg: name + "@" + Version(b), err: err}
+}
+
+// generationError is a failed generation of a package version. Its message is the
+// job's, as lathe sdk jobs lists it: the plugin and its own words.
+type generationError struct {
+	pkg string
+	err error
+}
+
+func (e *generationError) Error() string {
+	return "generating " + e.pkg + " failed: " + e.err.Error()
+}
+
+func (e *generationError) Unwrap() error { return e.err }
 
 // tagSet is a package's dist-tags.
 type tagSet struct {
@@ -370,7 +417,13 @@ func (reg *Registry) serveTarball(ctx context.Context, w http.ResponseWriter, r 
 }
 
 func (reg *Registry) fail(w http.ResponseWriter, err error) {
+	var gerr *generationError
 	switch {
+	case errors.As(err, &gerr):
+		// Not a 5xx, which npm, pnpm and Yarn retry for a minute or more although the
+		// generation would fail the same way: the request depends on a generation that
+		// failed.
+		jsonError(w, http.StatusFailedDependency, gerr.Error()+"; the registry's operator sees it in lathe sdk jobs")
 	case errors.Is(err, sdk.ErrNotFound):
 		jsonError(w, http.StatusNotFound, err.Error())
 	case errors.Is(err, context.Canceled):
