@@ -107,7 +107,7 @@ func installShipped(ctx context.Context, reg *registry.Registry, engine *codegen
 		}
 	}
 	logger.Info("installing the shipped Go plugins in the background", "runtime", rt)
-	err := installPlugins(ctx, reg, plugins, rt, func(line string) { logger.Info("installed plugin " + line) })
+	err := installPlugins(ctx, reg, plugins, rt, wellknown.MavenCentral, func(line string) { logger.Info("installed plugin " + line) })
 	if err != nil {
 		logger.Error("installing the shipped plugins failed; install them with lathe plugin install", "err", err)
 		return

@@ -25,6 +25,7 @@ import (
 	"syscall"
 
 	"github.com/lathe-registry/lathe/internal/plugin/nativerun"
+	"github.com/lathe-registry/lathe/internal/plugin/protocpy"
 )
 
 // version is set at release time with -ldflags "-X main.version=v1.2.3".
@@ -40,7 +41,7 @@ Commands:
   user create    create a user
   token create   create an API token for a user
   plugin push    publish a plugin version from buf.plugin.yaml and a program
-  plugin install build and publish the shipped Go plugins
+  plugin install build and publish the shipped plugins
   plugin list    list plugin versions
   plugin deprecate  deprecate a plugin version
   template push  publish the next version of a template
@@ -61,6 +62,9 @@ func main() {
 	// A sandboxed plugin run re-executes this binary to set up the sandbox; Init takes
 	// over (and never returns) in that case.
 	nativerun.Init()
+	// A lathe binary with protoc appended is the plugin protocolbuffers/python; Main
+	// takes over (and never returns) in that case.
+	protocpy.Main()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	go func() {
 		// After the first signal starts a graceful shutdown, restore the default

@@ -262,7 +262,8 @@ func TestSDKSetup(t *testing.T) {
 			"npm install @lathe/alice_weather.bufbuild_es",
 		}},
 		{[]string{"sdk", "python", "alice/weather", "protocolbuffers/python"}, []string{
-			"pip install --index-url http://127.0.0.1:8080/gen/python/simple/ alice-weather-protocolbuffers-python",
+			"uv pip install --index-url https://pypi.org/simple/ --extra-index-url http://127.0.0.1:8080/gen/python/simple/ alice-weather-protocolbuffers-python",
+			"# pip install --index-url http://127.0.0.1:8080/gen/python/simple/ --extra-index-url https://pypi.org/simple/ alice-weather-protocolbuffers-python",
 		}},
 	} {
 		var stdout, stderr bytes.Buffer

@@ -13,6 +13,7 @@ import (
 	"github.com/lathe-registry/lathe/internal/blob/fsblob"
 	"github.com/lathe-registry/lathe/internal/codegen"
 	"github.com/lathe-registry/lathe/internal/plugin/pluginconfig"
+	"github.com/lathe-registry/lathe/internal/plugin/protocpy"
 	"github.com/lathe-registry/lathe/internal/plugin/wellknown"
 	"github.com/lathe-registry/lathe/internal/registry"
 	"github.com/lathe-registry/lathe/internal/store"
@@ -103,10 +104,13 @@ func cmdPluginInstall(ctx context.Context, e env, args []string) error {
 (protocolbuffers/go, grpc/go, connectrpc/go; all three when no names are
 given) are built from the Go module proxy, natively or with --runtime wasm as
 WASM, and need the go command. bufbuild/es is installed from the npm registry
-and runs with node; lathe/prost (Rust, prost 0.11) is built with cargo from
-source Lathe carries; name them to install them.`, e.stdout)
+and runs with node; lathe/prost (Rust, prost 0.14) is built with cargo from
+source Lathe carries and crates.io; protocolbuffers/python is protoc's Python
+generator, protoc fetched from --maven-url and checked against the SHA-256
+Lathe pins, run by this lathe binary; name them to install them.`, e.stdout)
 	data := dataFlag(c)
 	rt := runtimeFlag(c)
+	maven := c.String("maven-url", wellknown.MavenCentral, "the Maven repository `URL` protoc releases are fetched from (a mirror of Maven Central)")
 	args, err := c.parse(args, e.getenv)
 	if err != nil {
 		return err
@@ -125,12 +129,12 @@ source Lathe carries; name them to install them.`, e.stdout)
 		return c.usageErrorf("no shipped Go plugin matches %s", strings.Join(args, ", "))
 	}
 	return withRegistry(*data, func(reg *registry.Registry, _ *sqlitestore.Store, _ *fsblob.Store) error {
-		return installPlugins(ctx, reg, plugins, *rt, func(line string) { fmt.Fprintln(e.stdout, line) })
+		return installPlugins(ctx, reg, plugins, *rt, *maven, func(line string) { fmt.Fprintln(e.stdout, line) })
 	})
 }
 
-// installPlugins builds the Go plugins for the runtime and publishes them.
-func installPlugins(ctx context.Context, reg *registry.Registry, plugins []wellknown.Plugin, rt string, report func(string)) error {
+// installPlugins builds or fetches the plugins for the runtime and publishes them.
+func installPlugins(ctx context.Context, reg *registry.Registry, plugins []wellknown.Plugin, rt, maven string, report func(string)) error {
 	dir, err := os.MkdirTemp("", "lathe-plugin-*")
 	if err != nil {
 		return err
@@ -141,7 +145,7 @@ func installPlugins(ctx context.Context, reg *registry.Registry, plugins []wellk
 		goos, goarch = "wasip1", "wasm"
 	}
 	for _, p := range plugins {
-		name, pluginRuntime, program, err := fetchPlugin(ctx, p, dir, goos, goarch, rt)
+		name, pluginRuntime, program, err := fetchPlugin(ctx, p, dir, goos, goarch, rt, maven)
 		if err != nil {
 			return err
 		}
@@ -157,9 +161,13 @@ func installPlugins(ctx context.Context, reg *registry.Registry, plugins []wellk
 	return nil
 }
 
-// fetchPlugin builds a Go plugin for the runtime, or installs a JavaScript plugin from
-// npm for the node runtime, and returns its program.
-func fetchPlugin(ctx context.Context, p wellknown.Plugin, dir, goos, goarch, rt string) (name, pluginRuntime string, program []byte, err error) {
+// fetchPlugin builds a Go plugin for the runtime, installs a JavaScript plugin from npm
+// for the node runtime, builds a Rust plugin, or bundles protoc, and returns its program.
+func fetchPlugin(ctx context.Context, p wellknown.Plugin, dir, goos, goarch, rt, maven string) (name, pluginRuntime string, program []byte, err error) {
+	if p.Source.ProtocVersion != "" {
+		program, err := protocBundle(ctx, p, dir, maven)
+		return protocpy.ProgramName, codegen.RuntimeNative, program, err
+	}
 	if p.Source.CargoDir != "" {
 		out := filepath.Join(dir, p.Source.CargoDir)
 		if err := wellknown.BuildCargo(ctx, p, out); err != nil {
@@ -188,6 +196,29 @@ func fetchPlugin(ctx context.Context, p wellknown.Plugin, dir, goos, goarch, rt 
 	}
 	program, err = os.ReadFile(out)
 	return name, rt, program, err
+}
+
+// protocBundle fetches the pinned protoc of p for this host and appends it to this lathe
+// binary, which then runs as the plugin (see protocpy). Built from the running binary,
+// it needs no Go toolchain, and the same lathe binary always makes the same program.
+func protocBundle(ctx context.Context, p wellknown.Plugin, dir, maven string) ([]byte, error) {
+	protoc := filepath.Join(dir, "protoc")
+	if err := wellknown.FetchProtoc(ctx, p, maven, runtime.GOOS, runtime.GOARCH, protoc); err != nil {
+		return nil, err
+	}
+	exe, err := os.ReadFile(protoc)
+	if err != nil {
+		return nil, err
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return nil, fmt.Errorf("bundling protoc for %s: finding this program: %w", p.Config.Ref(), err)
+	}
+	lathe, err := os.ReadFile(self)
+	if err != nil {
+		return nil, fmt.Errorf("bundling protoc for %s: %w", p.Config.Ref(), err)
+	}
+	return protocpy.Bundle(lathe, exe)
 }
 
 // programName is the name a plugin's program has: its file name, without the .wasm

@@ -247,7 +247,10 @@ npm install %[5]s
 				return fmt.Errorf("%s has no Python project", target)
 			}
 			fmt.Fprintf(w, `# private modules: the token as the password, in the URL (USER:<token>@) or in ~/.netrc
-pip install --index-url %s%s %s
+# The runtime (protobuf) comes from PyPI. uv takes a project Lathe has from Lathe only:
+uv pip install --index-url https://pypi.org/simple/ --extra-index-url %[1]s%[2]s %[3]s
+# pip takes the highest version from either index, and asks PyPI for every name:
+# pip install --index-url %[1]s%[2]s --extra-index-url https://pypi.org/simple/ %[3]s
 `, public, pysdk.SimplePrefix, name)
 		}
 		return nil

@@ -19,8 +19,8 @@ type Step struct {
 }
 
 // GenerateAll runs every step on the files and merges their outputs in step order. A
-// plugin that reports an error, and two plugins writing the same file, are errors that
-// name the plugins.
+// plugin that reports an error, a plugin given editions files it did not declare support
+// for, and two plugins writing the same file are errors that name the plugins.
 func (e *Engine) GenerateAll(ctx context.Context, steps []Step, files []File) ([]*pluginpb.CodeGeneratorResponse_File, error) {
 	responses := make([]*pluginpb.CodeGeneratorResponse, len(steps))
 	g, gctx := errgroup.WithContext(ctx)
@@ -36,6 +36,9 @@ func (e *Engine) GenerateAll(ctx context.Context, steps []Step, files []File) ([
 			}
 			if resp.GetError() != "" {
 				return fmt.Errorf("%w: plugin %s: %s", ErrPlugin, step.Name, resp.GetError())
+			}
+			if err := checkFeatures(step.Name, req, resp); err != nil {
+				return err
 			}
 			responses[i] = resp
 			return nil

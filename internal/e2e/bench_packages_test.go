@@ -20,7 +20,7 @@ func BenchmarkPackageServe(b *testing.B) {
 	lathe := filepath.Join(binDir, "lathe"+exe)
 	g.run(b, "", os.Environ(), lathe, "plugin", "install", "--data", g.data, "bufbuild/es")
 	g.run(b, "", os.Environ(), lathe, "plugin", "push", "--data", g.data,
-		"--config", filepath.Join(pluginDir, "protocolbuffers-python.yaml"), "--binary", filepath.Join(pluginDir, "protoc-gen-python"))
+		"--shipped", "protocolbuffers/python", "--binary", filepath.Join(pluginDir, "protoc-gen-lathe-python"))
 	g.run(b, g.mod, g.env, filepath.Join(binDir, "buf"+exe), "push", "--create", "--create-visibility", "public")
 	base := "http://" + g.remote
 

@@ -12,7 +12,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/rogpeppe/go-internal/testscript"
@@ -20,41 +19,22 @@ import (
 	"github.com/lathe-registry/lathe/internal/plugin/wellknown"
 )
 
-// cratesDir is a directory of crate sources that stands in for crates.io (cargo's
-// directory source replacement), or "" to use crates.io: $LATHE_TEST_CRATES_DIR, else
-// Debian's packaged crates (librust-*-dev) if they are installed.
-var cratesDir = func() string {
-	if d := os.Getenv("LATHE_TEST_CRATES_DIR"); d != "" {
-		return d
-	}
-	const debian = "/usr/share/cargo/registry"
-	if _, err := os.Stat(filepath.Join(debian, "prost-build-0.11.6")); err == nil {
-		return debian
-	}
-	return ""
-}()
-
-// cargoConfig is the cargo configuration of the harness and of scripts: crates.io
-// replaced by cratesDir if set, and, if index is not empty, the registry "lathe".
+// cargoConfig is the cargo configuration of scripts: the registry "lathe" with the
+// sparse index at index. Everything else comes from crates.io.
 func cargoConfig(index string) string {
-	var b strings.Builder
-	if cratesDir != "" {
-		fmt.Fprintf(&b, "[source.crates-io]\nreplace-with = \"mirror\"\n\n[source.mirror]\ndirectory = %s\n\n", strconv.Quote(cratesDir))
-	}
-	if index != "" {
-		fmt.Fprintf(&b, "[registries.lathe]\nindex = %s\ncredential-provider = \"cargo:token\"\n", strconv.Quote(index))
-	}
-	return b.String()
+	return fmt.Sprintf("[registries.lathe]\nindex = %s\ncredential-provider = \"cargo:token\"\n", strconv.Quote(index))
 }
 
 // buildRustPlugins builds the shipped Rust plugin, lathe/prost, once per source into the
 // user cache, links it into dir and writes its buf.plugin.yaml as lathe-prost.yaml.
 func buildRustPlugins(cache, dir string) error {
+	// The build's own cargo home keeps its crates between runs; its empty configuration
+	// leaves cargo's defaults (crates.io), whatever the developer's says.
 	home := filepath.Join(cache, "cargo-home")
 	if err := os.MkdirAll(home, 0o755); err != nil {
 		return err
 	}
-	if err := os.WriteFile(filepath.Join(home, "config.toml"), []byte(cargoConfig("")), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(home, "config.toml"), nil, 0o644); err != nil {
 		return err
 	}
 	for _, p := range wellknown.List() {

@@ -237,7 +237,8 @@ var scriptCmds = map[string]func(ts *testscript.TestScript, neg bool, args []str
 	"rpc": cmdRPC,
 	// digest-of NAME COMMIT sets $NAME to the commit's b5 digest as buf.lock spells it.
 	"digest-of": cmdDigestOf,
-	// cmpdir DIR1 DIR2 checks two trees hold the same files, byte for byte.
+	// cmpdir [-descriptors FILE] DIR1 DIR2 checks two trees hold the same files, byte for
+	// byte (embedded descriptors compared as messages with -descriptors).
 	"cmpdir": cmdCmpDir,
 	// wait-plugins N waits until the server has published N plugin versions.
 	"wait-plugins": cmdWaitPlugins,
@@ -254,6 +255,8 @@ var scriptCmds = map[string]func(ts *testscript.TestScript, neg bool, args []str
 	// go-upstream starts a recording stand-in for the public Go module proxy and has the
 	// next lathe-serve forward to it; see cmdGoUpstream.
 	"go-upstream": cmdGoUpstream,
+	// corpus DIR writes the real-world corpus under DIR (see cmdCorpus).
+	"corpus": cmdCorpus,
 }
 
 // scriptState is the per-script state of the custom commands.
@@ -596,24 +599,37 @@ func (st *scriptState) testCerts(ts *testscript.TestScript) *testCerts {
 	if st.certs != nil {
 		return st.certs
 	}
+	// A CA and a server certificate it signed: clients built on webpki (uv, and rustls
+	// generally) refuse a CA certificate that is also the server's.
+	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	ts.Check(err)
+	caTmpl := &x509.Certificate{
+		SerialNumber:          big.NewInt(time.Now().UnixNano()),
+		Subject:               pkix.Name{CommonName: "lathe e2e CA"},
+		NotBefore:             time.Now().Add(-time.Hour),
+		NotAfter:              time.Now().Add(24 * time.Hour),
+		KeyUsage:              x509.KeyUsageCertSign,
+		BasicConstraintsValid: true,
+		IsCA:                  true,
+	}
+	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
+	ts.Check(err)
+	cert, err := x509.ParseCertificate(caDER)
+	ts.Check(err)
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	ts.Check(err)
 	tmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(time.Now().UnixNano()),
-		Subject:               pkix.Name{CommonName: "lathe e2e"},
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().Add(24 * time.Hour),
-		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
-		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		BasicConstraintsValid: true,
-		IsCA:                  true,
-		IPAddresses:           []net.IP{net.IPv4(127, 0, 0, 1)},
+		SerialNumber: big.NewInt(time.Now().UnixNano() + 1),
+		Subject:      pkix.Name{CommonName: "lathe e2e"},
+		NotBefore:    time.Now().Add(-time.Hour),
+		NotAfter:     time.Now().Add(24 * time.Hour),
+		KeyUsage:     x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1)},
 	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, cert, &key.PublicKey, caKey)
 	ts.Check(err)
 	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
-	ts.Check(err)
-	cert, err := x509.ParseCertificate(der)
 	ts.Check(err)
 
 	dir := filepath.Join(ts.Getenv("WORK"), "tls")
@@ -624,9 +640,8 @@ func (st *scriptState) testCerts(ts *testscript.TestScript) *testCerts {
 		caFile:   filepath.Join(dir, "ca.pem"),
 		pool:     x509.NewCertPool(),
 	}
-	certPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
-	ts.Check(os.WriteFile(c.certFile, certPEM, 0o644))
-	ts.Check(os.WriteFile(c.caFile, certPEM, 0o644))
+	ts.Check(os.WriteFile(c.certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644))
+	ts.Check(os.WriteFile(c.caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER}), 0o644))
 	ts.Check(os.WriteFile(c.keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}), 0o600))
 	c.pool.AddCert(cert)
 	st.certs = c

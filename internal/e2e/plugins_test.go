@@ -67,7 +67,7 @@ func buildPlugins(dir string) error {
 	if err := buildRustPlugins(cache, dir); err != nil {
 		return err
 	}
-	if err := buildPythonPlugin(dir); err != nil {
+	if err := buildPythonPlugin(cache, dir); err != nil {
 		return err
 	}
 	return os.WriteFile(filepath.Join(dir, "test-hostile.yaml"), []byte("version: v1\nname: buf.build/test/hostile\nplugin_version: v1.0.0\n"), 0o644)

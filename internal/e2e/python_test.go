@@ -1,109 +1,199 @@
 package e2e
 
 import (
+	"archive/zip"
 	"bytes"
+	"context"
+	"crypto/sha256"
 	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
+	"sync"
 
 	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/lathe-registry/lathe/internal/plugin/protocpy"
+	"github.com/lathe-registry/lathe/internal/plugin/wellknown"
 )
 
 func init() {
-	// python-venv DIR creates a virtual environment that sees the system's protobuf
-	// runtime (Debian's python3-protobuf; PyPI is not reachable) and sets $VENV to it,
-	// and configures pip through the environment: no configuration files, no prompts, no
-	// cache, the harness's CA under TLS.
+	// python-venv DIR creates a fresh virtual environment (no system site packages) and
+	// sets $VENV to it, and configures pip through the environment: no configuration
+	// files, no prompts, no cache, the harness's CA under TLS (with the system's roots,
+	// for PyPI). $PYPI is the Python Package Index's simple API.
 	scriptCmds["python-venv"] = cmdPythonVenv
 	// pip-index NAME [USER TOKEN] sets $NAME to Lathe's Python index URL, with
 	// credentials in it if given.
 	scriptCmds["pip-index"] = cmdPipIndex
+	// uv installs uv (uvVersion, from PyPI, once into the user cache) and sets $UV to it,
+	// with a private cache in $WORK and no configuration files; $PYPI as for python-venv.
+	scriptCmds["uv"] = cmdUV
+	// pypi-impostor NAME PROJECT VERSION serves a stand-in for PyPI that also has PROJECT
+	// at VERSION, someone else's, and sets $NAME to it.
+	scriptCmds["pypi-impostor"] = cmdPyPIImpostor
 }
 
-// pythonPluginYAML is the definition of protocolbuffers/python, which the harness
-// writes as $PLUGINS/protocolbuffers-python.yaml.
-const pythonPluginYAML = "../plugin/wellknown/plugins/protocolbuffers/python/buf.plugin.yaml"
+// uvVersion is the uv release the Python scripts install with.
+const uvVersion = "0.13.8"
 
-// buildPythonPlugin builds protoc-gen-lathe-python and bundles the host's protoc into
-// it as $PLUGINS/protoc-gen-python, and writes its buf.plugin.yaml. Without protoc
-// (Debian: protobuf-compiler) only the Python script fails, saying so.
-func buildPythonPlugin(dir string) error {
-	raw, err := os.ReadFile(pythonPluginYAML)
+// pypiSimple is the Python Package Index, where the runtime dependencies of Lathe's
+// wheels (protobuf) come from.
+const pypiSimple = "https://pypi.org/simple/"
+
+// buildPythonPlugin makes the program "lathe plugin install protocolbuffers/python"
+// makes: the lathe binary under test with the pinned protoc from Maven Central (cached in
+// the user cache) appended, as $PLUGINS/protoc-gen-lathe-python. Scripts push it with
+// --shipped, which is what lets them check that the install makes the same program.
+// The protoc itself is $PLUGINS/protoc.
+func buildPythonPlugin(cache, dir string) error {
+	p, ok := wellknown.Lookup("protocolbuffers/python")
+	if !ok {
+		return fmt.Errorf("protocolbuffers/python is not shipped")
+	}
+	protoc := filepath.Join(cache, fmt.Sprintf("protoc-%s-%s-%s", p.Source.ProtocVersion, runtime.GOOS, runtime.GOARCH))
+	if _, err := os.Stat(protoc); err != nil {
+		fmt.Fprintf(os.Stderr, "e2e: fetching protoc %s from Maven Central\n", p.Source.ProtocVersion)
+		if err := wellknown.FetchProtoc(context.Background(), p, wellknown.MavenCentral, runtime.GOOS, runtime.GOARCH, protoc); err != nil {
+			return err
+		}
+	}
+	protocExe, err := os.ReadFile(protoc)
 	if err != nil {
 		return err
 	}
-	if err := os.WriteFile(filepath.Join(dir, "protocolbuffers-python.yaml"), raw, 0o644); err != nil {
+	lathe, err := os.ReadFile(filepath.Join(binDir, "lathe"+exe))
+	if err != nil {
 		return err
 	}
-	protoc, err := exec.LookPath("protoc")
+	bundle, err := protocpy.Bundle(lathe, protocExe)
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "e2e: warning: no protoc on PATH (Debian: protobuf-compiler); the Python scripts will fail")
-		return nil
+		return err
 	}
-	prog := filepath.Join(dir, "protoc-gen-lathe-python")
-	cmd := exec.Command("go", "build", "-o", prog, "../plugin/protocpy")
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("building protoc-gen-lathe-python: %v\n%s", err, out)
+	if err := os.WriteFile(filepath.Join(dir, protocpy.ProgramName), bundle, 0o755); err != nil {
+		return err
 	}
-	if out, err := exec.Command(prog, "bundle", "-protoc", protoc, filepath.Join(dir, "protoc-gen-python")).CombinedOutput(); err != nil {
-		return fmt.Errorf("bundling protoc into protoc-gen-lathe-python: %v\n%s", err, out)
-	}
-	return nil
+	// $PLUGINS/protoc, for local buf generate with protoc_builtin: python to compare with.
+	return linkOrCopy(protoc, filepath.Join(dir, "protoc"))
 }
 
 func cmdPythonVenv(ts *testscript.TestScript, neg bool, args []string) {
 	if neg || len(args) != 1 {
 		ts.Fatalf("usage: python-venv DIR")
 	}
-	if _, err := os.Stat(filepath.Join(pluginDir, "protoc-gen-python")); err != nil {
-		ts.Fatalf("the Python plugin was not built: install protoc (Debian: apt-get install protobuf-compiler)")
+	py, err := exec.LookPath("python3")
+	if err != nil {
+		ts.Fatalf("no python3 on PATH: %v", err)
 	}
 	dir := ts.MkAbs(args[0])
-	// Debian's python3 first: that is where python3-protobuf is (a python3 of pyenv or
-	// similar earlier on PATH has its own site-packages).
-	var pythons []string
-	if _, err := os.Stat("/usr/bin/python3"); err == nil {
-		pythons = append(pythons, "/usr/bin/python3")
+	// Debian's python3 has venv's ensurepip (which installs pip into the venv) only with
+	// python3-venv.
+	if out, err := exec.Command(py, "-c", "import venv, ensurepip").CombinedOutput(); err != nil {
+		ts.Fatalf("%s has no venv with ensurepip (Debian: apt-get install python3-venv): %v\n%s", py, err, bytes.TrimSpace(out))
 	}
-	if p, err := exec.LookPath("python3"); err == nil && p != "/usr/bin/python3" {
-		pythons = append(pythons, p)
+	if out, err := exec.Command(py, "-m", "venv", dir).CombinedOutput(); err != nil {
+		ts.Fatalf("%s -m venv: %v\n%s", py, err, out)
 	}
-	var tried []string
-	for _, py := range pythons {
-		check := exec.Command(py, "-c", "import google.protobuf, venv, ensurepip")
-		if out, err := check.CombinedOutput(); err != nil {
-			tried = append(tried, fmt.Sprintf("%s: %v: %s", py, err, bytes.TrimSpace(out)))
-			continue
-		}
-		mk := exec.Command(py, "-m", "venv", "--system-site-packages", dir)
-		if out, err := mk.CombinedOutput(); err != nil {
-			ts.Fatalf("%s -m venv: %v\n%s", py, err, out)
-		}
-		ts.Setenv("VENV", dir)
-		ts.Setenv("PIP_CONFIG_FILE", os.DevNull)
-		ts.Setenv("PIP_DISABLE_PIP_VERSION_CHECK", "1")
-		ts.Setenv("PIP_NO_INPUT", "1")
-		ts.Setenv("PIP_NO_CACHE_DIR", "1")
-		ts.Setenv("PIP_NO_COLOR", "1")
-		ts.Setenv("PIP_PROGRESS_BAR", "off")
-		if ca := ts.Getenv("SSL_CERT_FILE"); ca != "" {
-			// pip trusts its own certifi bundle unless told otherwise.
-			ts.Setenv("PIP_CERT", ca)
-		}
-		noProxy := "127.0.0.1,localhost"
-		if v := ts.Getenv("NO_PROXY"); v != "" {
-			noProxy = v + "," + noProxy
-		}
-		ts.Setenv("NO_PROXY", noProxy)
-		ts.Setenv("no_proxy", noProxy)
-		return
+	ts.Setenv("VENV", dir)
+	ts.Setenv("PYPI", pypiSimple)
+	ts.Setenv("PIP_CONFIG_FILE", os.DevNull)
+	ts.Setenv("PIP_DISABLE_PIP_VERSION_CHECK", "1")
+	ts.Setenv("PIP_NO_INPUT", "1")
+	ts.Setenv("PIP_NO_CACHE_DIR", "1")
+	ts.Setenv("PIP_NO_COLOR", "1")
+	ts.Setenv("PIP_PROGRESS_BAR", "off")
+	if ca := ts.Getenv("SSL_CERT_FILE"); ca != "" {
+		// pip trusts its own certifi bundle unless told otherwise.
+		ts.Setenv("PIP_CERT", ca)
 	}
-	ts.Fatalf("no python3 with venv, ensurepip and the protobuf runtime (Debian: apt-get install python3-venv python3-protobuf); tried:\n%s",
-		strings.Join(tried, "\n"))
+	noProxy(ts)
+}
+
+// noProxy keeps the clients from sending requests for Lathe to a proxy.
+func noProxy(ts *testscript.TestScript) {
+	v := "127.0.0.1,localhost"
+	if old := ts.Getenv("NO_PROXY"); old != "" && !strings.Contains(old, v) {
+		v = old + "," + v
+	}
+	ts.Setenv("NO_PROXY", v)
+	ts.Setenv("no_proxy", v)
+}
+
+var (
+	uvOnce sync.Once
+	uvPath string
+	uvErr  error
+)
+
+// installUV installs uv with pip into a virtual environment in the user cache, once per
+// version; a concurrent test run installs its own copy and renames it into place.
+func installUV() (string, error) {
+	cache, err := os.UserCacheDir()
+	if err != nil {
+		return "", err
+	}
+	dir := filepath.Join(cache, "lathe-test", "uv-"+uvVersion)
+	uv := filepath.Join(dir, "bin", "uv")
+	if out, err := exec.Command(uv, "--version").Output(); err == nil && strings.HasPrefix(string(out), "uv "+uvVersion+" ") {
+		return uv, nil
+	}
+	py, err := exec.LookPath("python3")
+	if err != nil {
+		return "", err
+	}
+	if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
+		return "", err
+	}
+	tmp, err := os.MkdirTemp(filepath.Dir(dir), ".uv-*")
+	if err != nil {
+		return "", err
+	}
+	defer os.RemoveAll(tmp)
+	fmt.Fprintf(os.Stderr, "e2e: installing uv %s from PyPI into %s\n", uvVersion, dir)
+	// The venv's scripts hold its path, so it is made where it will stay: in tmp, then
+	// only uv's own binary, which does not care, is moved.
+	steps := [][]string{
+		{py, "-m", "venv", tmp},
+		{filepath.Join(tmp, "bin", "pip"), "install", "--disable-pip-version-check", "--no-input", "--index-url", pypiSimple, "uv==" + uvVersion},
+	}
+	for _, s := range steps {
+		cmd := exec.Command(s[0], s[1:]...)
+		cmd.Env = append(os.Environ(), "PIP_CONFIG_FILE="+os.DevNull)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			return "", fmt.Errorf("%s: %v\n%s", strings.Join(s, " "), err, out)
+		}
+	}
+	if err := os.MkdirAll(filepath.Join(dir, "bin"), 0o755); err != nil {
+		return "", err
+	}
+	if err := os.Rename(filepath.Join(tmp, "bin", "uv"), uv); err != nil {
+		return "", err
+	}
+	return uv, nil
+}
+
+func cmdUV(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 0 {
+		ts.Fatalf("usage: uv")
+	}
+	uvOnce.Do(func() { uvPath, uvErr = installUV() })
+	if uvErr != nil {
+		ts.Fatalf("installing uv: %v", uvErr)
+	}
+	ts.Setenv("UV", uvPath)
+	ts.Setenv("PYPI", pypiSimple)
+	ts.Setenv("UV_CACHE_DIR", ts.MkAbs("uv-cache"))
+	ts.Setenv("UV_NO_CONFIG", "1")
+	ts.Setenv("UV_NO_PROGRESS", "1")
+	ts.Setenv("UV_PYTHON_DOWNLOADS", "never")
+	// Under TLS, uv reads $SSL_CERT_FILE (the system's roots and the harness's CA) itself.
+	noProxy(ts)
 }
 
 func cmdPipIndex(ts *testscript.TestScript, neg bool, args []string) {
@@ -116,4 +206,45 @@ func cmdPipIndex(ts *testscript.TestScript, neg bool, args []string) {
 		u.User = url.UserPassword(args[1], args[2])
 	}
 	ts.Setenv(args[0], u.String())
+}
+
+// cmdPyPIImpostor serves, on loopback, a stand-in for PyPI with one hostile project: the
+// named project at the given version (a wheel with the single module impostor.py), every
+// other project's page redirected to PyPI's. It sets $NAME to its simple API URL.
+func cmdPyPIImpostor(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 3 {
+		ts.Fatalf("usage: pypi-impostor NAME PROJECT VERSION")
+	}
+	project, version := args[1], args[2]
+	dist := strings.ReplaceAll(project, "-", "_")
+	wheelName := dist + "-" + version + "-py3-none-any.whl"
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	info := dist + "-" + version + ".dist-info/"
+	for _, f := range []struct{ name, body string }{
+		{"impostor.py", "print('impostor')\n"},
+		{info + "METADATA", "Metadata-Version: 2.1\nName: " + project + "\nVersion: " + version + "\n"},
+		{info + "WHEEL", "Wheel-Version: 1.0\nGenerator: impostor\nRoot-Is-Purelib: true\nTag: py3-none-any\n"},
+		{info + "RECORD", "impostor.py,,\n" + info + "METADATA,,\n" + info + "WHEEL,,\n" + info + "RECORD,,\n"},
+	} {
+		w, err := zw.Create(f.name)
+		ts.Check(err)
+		_, err = io.WriteString(w, f.body)
+		ts.Check(err)
+	}
+	ts.Check(zw.Close())
+	wheel := buf.Bytes()
+	sum := sha256.Sum256(wheel)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch strings.Trim(r.URL.Path, "/") {
+		case "simple/" + project:
+			fmt.Fprintf(w, "<!DOCTYPE html><html><body><a href=\"/files/%s#sha256=%x\">%s</a></body></html>\n", wheelName, sum, wheelName)
+		case "files/" + wheelName:
+			w.Write(wheel)
+		default:
+			http.Redirect(w, r, pypiSimple+strings.TrimPrefix(strings.Trim(r.URL.Path, "/"), "simple/")+"/", http.StatusFound)
+		}
+	}))
+	ts.Defer(srv.Close)
+	ts.Setenv(args[0], srv.URL+"/simple/")
 }

@@ -9,13 +9,11 @@ import (
 	"sync"
 	"time"
 
-	"github.com/lathe-registry/lathe/internal/codegen"
 	"github.com/lathe-registry/lathe/internal/store"
 )
 
-// GenerationError is a package version that could not be generated, worded for the
-// package manager's user: which package, module, commit and plugin, the plugin's own
-// error, and what to do.
+// GenerationError is a package version that could not be generated: which package,
+// module, commit and plugin, and the plugin's own error. [Fail] adds what to do.
 type GenerationError struct {
 	Ecosystem, Package, Version string
 	Build                       Build
@@ -25,19 +23,18 @@ type GenerationError struct {
 	RetryAt time.Time
 }
 
+// Error is kept short: package managers show only the start of long answers (cargo 512
+// bytes), and a dependency's failure is part of its dependents'.
 func (e *GenerationError) Error() string {
-	var plugins []string
-	for _, s := range e.Build.Steps {
-		plugins = append(plugins, s.Ref())
-	}
-	msg := fmt.Sprintf("generating %s package %s %s failed: module %s/%s, commit %s, plugin %s: %v",
-		e.Ecosystem, e.Package, e.Version, e.Build.SDK.Owner, e.Build.SDK.Module, e.Build.Commit.ID, strings.Join(plugins, ", "), e.Err)
-	// A dependency's failure carries its own advice.
-	if inner := (*GenerationError)(nil); errors.Is(e.Err, codegen.ErrPlugin) && !errors.As(e.Err, &inner) {
-		msg += fmt.Sprintf(". The plugin cannot generate this commit: fix the schema, or have the operator publish a fixed plugin (a new plugin version or revision is generated afresh); or use another commit. "+
-			"Requests get this answer until %s; lathe sdk jobs lists failed generations, and lathe sdk generate retries one at once", e.RetryAt.UTC().Format(time.RFC3339))
-	}
-	return msg
+	return fmt.Sprintf("generating %s package %s %s of module %s/%s at commit %s with %s failed: %v",
+		e.Ecosystem, e.Package, e.Version, e.Build.SDK.Owner, e.Build.SDK.Module, e.Build.ShortCommit(), stepRefs(e.Build), e.Err)
+}
+
+// Advice says what to do about a plugin's failure.
+func (e *GenerationError) Advice() string {
+	return fmt.Sprintf("The plugin cannot generate this commit: fix the schema, or have the operator publish a fixed plugin "+
+		"(a new plugin version or revision is generated afresh), or use another commit. Requests get this answer until %s; "+
+		"lathe sdk jobs lists failed generations, and lathe sdk generate retries one at once", e.RetryAt.UTC().Format(time.RFC3339))
 }
 
 func (e *GenerationError) Unwrap() error { return e.Err }

@@ -329,38 +329,52 @@ func (j *Jobs) ecosystemNames() []string {
 const FirstWait = 2 * time.Minute
 
 // Ensure is what a package index does when asked for an SDK: it records interest in the
-// SDK and, if nothing of it is published yet (unpublished), queues the build and waits
-// for it, at most FirstWait. If that generation fails, now or recently (it is not run
-// again before its retry time), Ensure returns the [*GenerationError], which [Fail]
-// answers with; a late one is only logged, and the caller lists whatever is published.
+// SDK and, if nothing of it is published yet (unpublished), generates the first version
+// as [Jobs.First] does.
 func (j *Jobs) Ensure(ctx context.Context, eco string, b Build, unpublished bool) error {
-	if e := j.ecosystems[eco]; e != nil && unpublished {
+	if unpublished {
+		return j.First(ctx, eco, b)
+	}
+	_, err := j.Interest(ctx, eco, b)
+	return err
+}
+
+// First records interest in an SDK of which nothing is published yet, queues its build
+// and waits for it, at most FirstWait. A late generation is only logged: the caller lists
+// whatever is published. A failed one, now or recently (it is not run again before its
+// retry time), is returned: a [*GenerationError] when this process ran it.
+func (j *Jobs) First(ctx context.Context, eco string, b Build) error {
+	e := j.ecosystems[eco]
+	if e != nil {
 		if err := j.s.RecentFailure(e, b); err != nil {
 			return err
 		}
 	}
 	job, err := j.Interest(ctx, eco, b)
-	if err == nil && job.ID == 0 && unpublished {
+	if err == nil && job.ID == 0 {
 		// Interest was recorded earlier, but nothing is published yet.
 		job, err = j.Enqueue(ctx, eco, b)
 	}
-	if err != nil || job.ID == 0 || !unpublished {
+	if err != nil {
 		return err
 	}
 	wctx, cancel := context.WithTimeout(ctx, FirstWait)
 	defer cancel()
-	if err := j.Wait(wctx, job.ID); err != nil {
-		var ge *GenerationError
-		if errors.As(err, &ge) {
-			return ge
-		}
-		if e := j.ecosystems[eco]; e != nil {
-			// The job failed before Wait was called: its error is remembered.
-			if rerr := j.s.RecentFailure(e, b); rerr != nil {
-				return rerr
-			}
-		}
+	err = j.Wait(wctx, job.ID)
+	switch {
+	case err == nil:
+		return nil
+	case ctx.Err() != nil:
+		return ctx.Err()
+	case wctx.Err() != nil:
 		j.log.Warn("the first version of an SDK is not ready", "ecosystem", eco, "sdk", b.SDK.String(), "err", err)
+		return nil
 	}
-	return nil
+	if ge := (*GenerationError)(nil); !errors.As(err, &ge) && e != nil {
+		// The job failed before Wait was called: its error is remembered.
+		if rerr := j.s.RecentFailure(e, b); rerr != nil {
+			return rerr
+		}
+	}
+	return err
 }

@@ -58,19 +58,20 @@ func TestParseBSRVersionRejects(t *testing.T) {
 	}
 }
 
-// Clients get a failed generation's whole message with a status that is not 404, so
-// that they print it and try no other registry.
+// Clients get a failed generation's whole message with a status that is neither 404 nor
+// 5xx, so that they print it, try no other registry and do not retry.
 func TestFailGeneration(t *testing.T) {
 	ge := &GenerationError{Ecosystem: "go", Package: "p", Version: "v1", Err: fmt.Errorf("%w: a.proto: bad", codegen.ErrPlugin),
-		Build: Build{SDK: SDK{Owner: "o", Module: "m"}, Commit: store.Commit{ID: "c"}}}
+		Build: Build{SDK: SDK{Owner: "o", Module: "m"}, Commit: store.Commit{ID: "0123456789abcdef0123456789abcdef"},
+			Steps: []Step{{Owner: "acme", Name: "gen", Version: store.PluginVersion{Version: "v1.0.0"}}}}}
 	for _, c := range []struct {
 		err  error
 		code int
 		want string
 	}{
-		{ge, http.StatusInternalServerError, ge.Error()},
-		{fmt.Errorf("dependency: %w", ge), http.StatusInternalServerError, ge.Error()},
-		{fmt.Errorf("%w: x", codegen.ErrPlugin), http.StatusInternalServerError, "generating the package failed: plugin failed: x"},
+		{ge, http.StatusFailedDependency, ge.Error() + ". " + ge.Advice()},
+		{fmt.Errorf("dependency: %w", ge), http.StatusFailedDependency, ge.Error() + ". " + ge.Advice()},
+		{fmt.Errorf("%w: x", codegen.ErrPlugin), http.StatusFailedDependency, "generating the package failed: plugin failed: x"},
 		{notFoundf("no such thing"), http.StatusNotFound, "not found: no such thing"},
 		{errors.New("disk on fire"), http.StatusInternalServerError, "internal error; the server log has details"},
 	} {
@@ -80,7 +81,7 @@ func TestFailGeneration(t *testing.T) {
 			t.Errorf("Fail(%v) = %d %q, want %d %q", c.err, rec.Code, rec.Body, c.code, c.want)
 		}
 	}
-	if !strings.Contains(ge.Error(), "module o/m, commit c, plugin : plugin failed: a.proto: bad. The plugin cannot generate this commit") {
+	if ge.Error() != "generating go package p v1 of module o/m at commit 0123456789ab with acme/gen:v1.0.0 failed: plugin failed: a.proto: bad" {
 		t.Errorf("message: %s", ge.Error())
 	}
 }

@@ -144,17 +144,20 @@ func TextError(w http.ResponseWriter, code int, msg string) {
 }
 
 // Fail answers with the status an error calls for: 404 for what does not exist or may not
-// be seen, 500 with the plugin's words for a failed generation (for a [*GenerationError],
+// be seen, 424 with the plugin's words for a failed generation (for a [*GenerationError],
 // its whole message: package, module, commit, plugin, the plugin's error and what to
-// do), and 500 with a pointer to the log (where it is written, under what) for anything
-// else. Package managers print the body of a 500.
+// do), which package managers print, and 500 with a pointer to the log (where it is
+// written, under what) for anything else.
 func Fail(w http.ResponseWriter, log *slog.Logger, what string, err error) {
 	msg, failed := PluginFailure(err)
 	switch {
 	case errors.Is(err, ErrNotFound):
 		TextError(w, http.StatusNotFound, err.Error())
 	case failed:
-		TextError(w, http.StatusInternalServerError, msg)
+		// Not a 5xx, which package managers retry although the generation would fail the
+		// same way: the request depends on a generation that failed. Nor a 404 or 410, on
+		// which the go command would ask the next proxy in its list.
+		TextError(w, http.StatusFailedDependency, msg)
 	case errors.Is(err, context.Canceled):
 		// The client went away.
 	default:
@@ -169,7 +172,7 @@ func PluginFailure(err error) (string, bool) {
 	var ge *GenerationError
 	switch {
 	case errors.As(err, &ge) && errors.Is(ge.Err, codegen.ErrPlugin):
-		return ge.Error(), true
+		return ge.Error() + ". " + ge.Advice(), true
 	case errors.Is(err, codegen.ErrPlugin):
 		return "generating the package failed: " + err.Error(), true
 	}

@@ -178,9 +178,9 @@ func goEnv(ctx context.Context, gobin string) ([]string, error) {
 }
 
 // BuildCargo builds a Rust plugin from its embedded source with cargo build --release
-// into outFile, replacing it atomically. cargo finds crates the way it is configured to:
-// crates.io, or a mirror or vendored directory set up by the operator (a
-// $CARGO_HOME/config.toml with [source] replacement works offline).
+// --locked into outFile, replacing it atomically: the embedded Cargo.lock pins every
+// crate, so a plugin version is always built from the same code. cargo fetches the crates
+// the way it is configured to: from crates.io, or from a mirror the operator set up.
 func BuildCargo(ctx context.Context, p Plugin, outFile string) error {
 	dir := p.Source.CargoDir
 	if dir == "" {
@@ -219,7 +219,7 @@ func BuildCargo(ctx context.Context, p Plugin, outFile string) error {
 	}); err != nil {
 		return err
 	}
-	cmd := exec.CommandContext(ctx, cargo, "build", "--release", "--quiet")
+	cmd := exec.CommandContext(ctx, cargo, "build", "--release", "--locked", "--quiet")
 	cmd.Dir = src
 	cmd.Env = append(os.Environ(), "CARGO_TARGET_DIR="+filepath.Join(work, "target"))
 	if out, err := cmd.CombinedOutput(); err != nil {

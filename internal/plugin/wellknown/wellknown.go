@@ -5,7 +5,9 @@
 // embedded buf.plugin.yaml (taken from, or adapted from, github.com/bufbuild/plugins) with
 // where its program comes from at a pinned version: a Go package on the module proxy,
 // built by [BuildGo]; an npm package, fetched by [FetchNPM]; Rust source embedded here,
-// built by [BuildCargo]; or nowhere, for plugins whose binaries the operator brings.
+// built by [BuildCargo]; a protoc release from Maven Central, fetched by [FetchProtoc],
+// whose built-in generator runs behind the lathe binary (protocolbuffers/python, see
+// package protocpy); or nowhere, for plugins whose binaries the operator brings.
 //
 // Versions are pinned rather than "latest" so that a plugin version in the registry
 // always means the same generated code, and so the plugins' dependencies agree: grpc/go
@@ -21,8 +23,8 @@ import (
 	"github.com/lathe-registry/lathe/internal/plugin/pluginconfig"
 )
 
-// Source says how to obtain a plugin's program. At most one of the Go, npm and Cargo
-// parts is set; with none, the operator supplies the program.
+// Source says how to obtain a plugin's program. At most one of the Go, npm, Cargo and
+// protoc parts is set; with none, the operator supplies the program.
 type Source struct {
 	// GoPackage is the main package, e.g. "google.golang.org/protobuf/cmd/protoc-gen-go".
 	GoPackage string
@@ -41,6 +43,13 @@ type Source struct {
 	// CargoDir is the embedded directory, under rust/, of a Cargo package whose binary of
 	// the same name is the plugin, e.g. "protoc-gen-lathe-prost".
 	CargoDir string
+
+	// ProtocVersion is the protoc release as Maven Central versions it
+	// (com.google.protobuf:protoc), e.g. "4.36.1" for protoc 36.1.
+	ProtocVersion string
+	// ProtocSHA256 is the SHA-256 of that release's executable by Maven classifier
+	// ("linux-x86_64", "linux-aarch_64"): the platforms Lathe installs it on.
+	ProtocSHA256 map[string]string
 }
 
 // GoEdit is one change to a Go plugin's source, made to a copy of its module: Old, an
@@ -92,8 +101,12 @@ var shipped = []struct { //nolint:gochecknoglobals // read-only table
 	{"community/neoeinstein-tonic", Source{}},
 	{"anthropics/buffa", Source{}},
 	{"anthropics/connect-rust", Source{}},
-	// protoc-gen-lathe-python (internal/plugin/protocpy) with protoc bundled; see its doc.
-	{"protocolbuffers/python", Source{}},
+	// protoc's Python generator behind the lathe binary, protoc bundled; see protocpy.
+	// Checksums computed from Maven Central's files (which carry only SHA-1s).
+	{"protocolbuffers/python", Source{ProtocVersion: "4.36.1", ProtocSHA256: map[string]string{
+		"linux-x86_64":   "65143da2d7a01c7ab24c287fb06de20fb07ef0a346f17d39fc284393f0ca0457",
+		"linux-aarch_64": "8e7a4c1e85b3e780bc9a68a5b47ef10a336de639966ba70b335c05d16509d318",
+	}}},
 }
 
 // Sources returns the embedded Rust sources, by [Source.CargoDir].

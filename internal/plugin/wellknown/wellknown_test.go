@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"strings"
 	"testing"
@@ -71,6 +72,10 @@ func TestList(t *testing.T) {
 			if c.Registry == nil || c.Registry.Cargo == nil {
 				t.Errorf("%s: a Rust plugin without registry.cargo", id)
 			}
+		case s.ProtocVersion != "":
+			if "v"+strings.TrimPrefix(s.ProtocVersion, "4.") != c.PluginVersion || len(s.ProtocSHA256) == 0 {
+				t.Errorf("%s: protoc %s (%d checksums), plugin_version %s", id, s.ProtocVersion, len(s.ProtocSHA256), c.PluginVersion)
+			}
 		default:
 			// The operator brings the program; the definition is all Lathe ships, for SDKs.
 			if c.Registry == nil {
@@ -118,6 +123,39 @@ func TestRuntimeDepsMatch(t *testing.T) {
 	}
 	if _, ok := Lookup("protocolbuffers/java"); ok {
 		t.Error("Lookup found a plugin that is not shipped")
+	}
+}
+
+// TestCargoLock checks that each Rust plugin's source pins its crates in Cargo.lock, that
+// its plugin_version is its locked package version, and that the runtime crates its
+// generated code requires start at the versions its generator is built with.
+func TestCargoLock(t *testing.T) {
+	t.Parallel()
+	pkg := regexp.MustCompile(`(?m)^\[\[package\]\]\nname = "([^"]+)"\nversion = "([^"]+)"$`)
+	for _, p := range List() {
+		if p.Source.CargoDir == "" {
+			continue
+		}
+		lock, err := files.ReadFile("rust/" + p.Source.CargoDir + "/Cargo.lock")
+		if err != nil {
+			t.Fatalf("%s: %v (cargo build --locked needs it)", p.ref(), err)
+		}
+		locked := map[string]string{}
+		for _, m := range pkg.FindAllSubmatch(lock, -1) {
+			locked[string(m[1])] = string(m[2])
+		}
+		if v := "v" + locked[p.Source.CargoDir]; v != p.Config.PluginVersion {
+			t.Errorf("%s: Cargo.lock has %s %s", p.ref(), p.Source.CargoDir, v)
+		}
+		deps := p.Config.Registry.Cargo.Deps
+		if len(deps) == 0 {
+			t.Errorf("%s: no registry.cargo deps", p.ref())
+		}
+		for _, d := range deps {
+			if d.Req != locked[d.Name] {
+				t.Errorf("%s: registry.cargo dep %s req %q, but the generator is built with %q", p.ref(), d.Name, d.Req, locked[d.Name])
+			}
+		}
 	}
 }
 

@@ -5,11 +5,15 @@ import (
 	"bytes"
 	"compress/gzip"
 	"encoding/json"
+	"errors"
 	"io"
+	"maps"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/lathe-registry/lathe/internal/codegen"
 	"github.com/lathe-registry/lathe/internal/plugin/pluginconfig"
 	"github.com/lathe-registry/lathe/internal/sdk"
 	"github.com/lathe-registry/lathe/internal/store"
@@ -51,7 +55,12 @@ func TestNamesAndVersions(t *testing.T) {
 }
 
 func TestLibRS(t *testing.T) {
-	got, err := libRS(map[string][]byte{"acme.shop.v1.rs": nil, "acme.money.v1.rs": nil, "type.v1.rs": nil, "_.rs": nil})
+	// prost-build names files after its modules (google.r#type.rs), protoc-gen-prost after
+	// the package (google.logging.type.rs): the same layout either way.
+	got, err := libRS(map[string][]byte{
+		"acme.shop.v1.rs": nil, "acme.money.v1.rs": nil, "google.r#type.rs": nil, "google.logging.type.rs": nil,
+		"google.rpc.rs": nil, "_.rs": nil,
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -71,9 +80,17 @@ pub mod acme {
         }
     }
 }
-pub mod r#type {
-    pub mod v1 {
-        include!("type.v1.rs");
+pub mod google {
+    pub mod logging {
+        pub mod r#type {
+            include!("google.logging.type.rs");
+        }
+    }
+    pub mod r#type {
+        include!("google.r#type.rs");
+    }
+    pub mod rpc {
+        include!("google.rpc.rs");
     }
 }
 `
@@ -86,11 +103,38 @@ pub mod r#type {
 	if got, err := libRS(map[string][]byte{"mod.rs": nil, "a.rs": nil}); err != nil || !strings.Contains(string(got), `include!("mod.rs");`) {
 		t.Errorf("libRS with mod.rs = %q, %v", got, err)
 	}
-	if _, err := libRS(map[string][]byte{"not-a-package.rs": nil}); err == nil {
-		t.Error("libRS accepted a file named after no package")
+	for _, files := range []map[string][]byte{
+		{"not-a-package.rs": nil},
+		{"a.r#.rs": nil},
+		{"google.type.rs": nil, "google.r#type.rs": nil},
+	} {
+		if got, err := libRS(files); !errors.Is(err, codegen.ErrPlugin) {
+			t.Errorf("libRS(%v) = %s, %v; want a plugin error", slices.Collect(maps.Keys(files)), got, err)
+		}
 	}
-	if p := rustPath("acme.self.mod.v1"); p != "acme::self_::r#mod::v1" {
-		t.Errorf("rustPath = %s", p)
+}
+
+// TestRustPath checks module paths against those of prost-build 0.14.6
+// (Module::from_protobuf_package_name).
+func TestRustPath(t *testing.T) {
+	for pkg, want := range map[string]string{
+		"google.logging.type":       "google::logging::r#type",
+		"google.type":               "google::r#type",
+		"acme.self.mod.v1":          "acme::self_::r#mod::v1",
+		"Foo.BarBaz":                "foo::bar_baz",
+		"HTTPServer2Go":             "http_server2_go",
+		"a.v1beta1":                 "a::v1beta1",
+		"a.V1Beta":                  "a::v1_beta",
+		"x.extern.crate.Self.super": "x::extern_::crate_::self_::super_",
+		"a.foo__bar_":               "a::foo_bar",
+		"a.async.gen.try":           "a::r#async::r#gen::r#try",
+		"abc.ABCdef.fooBAR":         "abc::ab_cdef::foo_bar",
+		"a.b_2fa":                   "a::b_2fa",
+		"x.A1B2c3":                  "x::a1b2c3",
+	} {
+		if got := rustPath(pkg); got != want {
+			t.Errorf("rustPath(%s) = %s, want %s", pkg, got, want)
+		}
 	}
 }
 
@@ -133,9 +177,9 @@ func TestTarGzDeterministic(t *testing.T) {
 }
 
 func TestIndexEntry(t *testing.T) {
-	cfg := &pluginconfig.CargoRegistry{RustVersion: "1.64", Deps: []pluginconfig.CargoDep{{Name: "prost", Req: "0.11", DefaultFeatures: true}}}
-	line, err := indexEntry("acme_m_lathe_prost", "0.11.6-20260102030405-0123456789ab.1", cfg,
-		[]store.Artifact{{Name: "acme_dep_lathe_prost", Version: "0.11.6-00000000000000-abcdefabcdef.1"}}, strings.Repeat("a", 64))
+	cfg := &pluginconfig.CargoRegistry{RustVersion: "1.85", Deps: []pluginconfig.CargoDep{{Name: "prost", Req: "0.14.6", DefaultFeatures: true}}}
+	line, err := indexEntry("acme_m_lathe_prost", "0.14.6-20260102030405-0123456789ab.1", cfg,
+		[]store.Artifact{{Name: "acme_dep_lathe_prost", Version: "0.14.6-00000000000000-abcdefabcdef.1"}}, strings.Repeat("a", 64))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -151,10 +195,10 @@ func TestIndexEntry(t *testing.T) {
 	if prost["registry"] != CratesIO || prost["kind"] != "normal" || prost["default_features"] != true {
 		t.Errorf("crates.io dependency: %v", prost)
 	}
-	if dep["registry"] != nil || dep["req"] != "=0.11.6-00000000000000-abcdefabcdef.1" {
+	if dep["registry"] != nil || dep["req"] != "=0.14.6-00000000000000-abcdefabcdef.1" {
 		t.Errorf("registry dependency: %v", dep)
 	}
-	if got["rust_version"] != "1.64" || got["yanked"] != false || got["features"] == nil {
+	if got["rust_version"] != "1.85" || got["yanked"] != false || got["features"] == nil {
 		t.Errorf("index line: %s", line)
 	}
 }

@@ -16,7 +16,19 @@
 // packument records interest and generates the head of the module's default label (the
 // request waits for it); from then on every push to the default label is generated in
 // the background. The packument lists only published versions, and a published tarball
-// never changes.
+// never changes. If the first version fails to generate, the packument request answers
+// 424 Failed Dependency with the failure (plugin, its own words) in the error field,
+// which npm prints; pnpm and Yarn print only the status.
+//
+// # Clients
+//
+// npm 11, pnpm 10 and Yarn 4 install from the registry. pnpm asks for abbreviated
+// packuments and records each version's dist.integrity in pnpm-lock.yaml (a version
+// without one would be recorded by tarball URL, unchecked). Yarn asks for full ones and
+// reads time[version]: a version younger than its npmMinimalAgeGate (a day by default),
+// or without a time, is quarantined. Both record a tarball URL in their lockfiles unless
+// it is {registry}/{name}/-/{name without scope}-{version}.tgz, as [TarballURL] makes
+// it, so lockfiles keep working when the registry moves.
 //
 // # Package layout
 //

@@ -7,11 +7,13 @@ import (
 	"crypto/sha512"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -20,6 +22,7 @@ import (
 	"github.com/lathe-registry/lathe/internal/auth"
 	"github.com/lathe-registry/lathe/internal/blob"
 	"github.com/lathe-registry/lathe/internal/blob/memblob"
+	"github.com/lathe-registry/lathe/internal/codegen"
 	"github.com/lathe-registry/lathe/internal/registry"
 	"github.com/lathe-registry/lathe/internal/sdk"
 	"github.com/lathe-registry/lathe/internal/store"
@@ -393,6 +396,41 @@ func TestNotFoundAndAuth(t *testing.T) {
 	f.reg.ServeHTTP(rec, httptest.NewRequest(http.MethodPut, path, nil))
 	if rec.Code != http.StatusMethodNotAllowed {
 		t.Errorf("PUT: %d", rec.Code)
+	}
+}
+
+// failingPackager fails every generation as a plugin would.
+type failingPackager struct{ *Packager }
+
+func (failingPackager) Pack(context.Context, sdk.Build) ([]byte, []byte, error) {
+	return nil, nil, fmt.Errorf("%w: plugin exited with status 3: giving up", codegen.ErrPlugin)
+}
+
+// A package whose first version fails to generate answers with the failure, not with
+// a 404 that says nothing, and not with a 5xx that npm would retry for a minute.
+func TestGenerationFailure(t *testing.T) {
+	f := newFixture(t)
+	f.reg.Jobs = sdk.NewJobs(f.sdks, f.reg.Log, failingPackager{f.reg.Packager})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		f.reg.Jobs.Run(ctx, 1)
+	}()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+	})
+	m := f.module(t, "shop", store.Public)
+	f.commit(t, m, "main")
+	// Every request generates again (a failed job is retried) and fails the same way.
+	for range 2 {
+		r := f.get("/gen/npm/v1/@lathe%2falice_shop.bufbuild_es")
+		var body struct{ Error string }
+		if err := json.Unmarshal(r.body, &body); err != nil || r.code != http.StatusFailedDependency ||
+			!regexp.MustCompile(`^generating @lathe/alice_shop\.bufbuild_es@2\.13\.0-\d{14}-[0-9a-f]{12}\.1 failed: plugin failed: plugin exited with status 3: giving up; `).MatchString(body.Error) {
+			t.Fatalf("GET the packument: %d %s", r.code, r.body)
+		}
 	}
 }
 

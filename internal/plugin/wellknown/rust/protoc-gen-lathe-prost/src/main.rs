@@ -1,8 +1,16 @@
 //! protoc-gen-lathe-prost: a protoc plugin wrapping prost-build's code generator.
 //!
 //! Reads a CodeGeneratorRequest on stdin, writes a CodeGeneratorResponse on stdout.
-//! Generates one `{package}.rs` file per protobuf package (prost naming; files
-//! without a package go to `_.rs`), for the files in `file_to_generate` only.
+//! Generates one `{module}.rs` file per protobuf package, for the files in
+//! `file_to_generate` only. The name is prost's module path joined with '.': each
+//! package element in snake case, Rust keywords as raw identifiers
+//! (`google.logging.type` is `google.logging.r#type.rs`, module `google::logging::r#type`);
+//! files without a package go to `_.rs`.
+//!
+//! prost-build does not support editions. The response says so the way the protocol
+//! does, by not declaring FEATURE_SUPPORTS_EDITIONS, and carries no files when a file to
+//! generate uses editions: the host (protoc, buf, Lathe) then refuses the request and
+//! names the file.
 //!
 //! Options (comma separated, passed via `--lathe-prost_opt=...` or
 //! `--lathe-prost_out=OPTS:DIR`):
@@ -16,7 +24,9 @@
 //!   retain_enum_prefix                     keep enum-name prefixes on variants
 //!   prost_path=::some::prost               path to the prost crate in generated code
 //!   default_package_filename=NAME          file stem for package-less protos (default "_")
+use std::collections::HashSet;
 use std::io::{self, Read, Write};
+use std::panic;
 
 use prost::Message;
 use prost_build::{Config, Module};
@@ -86,21 +96,49 @@ fn configure(param: &str) -> Result<(Config, String), String> {
 
 fn run(req: CodeGeneratorRequest) -> Result<Vec<code_generator_response::File>, String> {
     let (mut cfg, default_name) = configure(req.parameter())?;
-
-    let mut requests = Vec::new();
-    for name in &req.file_to_generate {
-        let fd = req
-            .proto_file
-            .iter()
-            .find(|f| f.name() == name)
-            .ok_or_else(|| format!("file_to_generate `{name}` missing from proto_file"))?;
-        let module = Module::from_protobuf_package_name(fd.package());
-        requests.push((module, fd.clone()));
+    let generate: HashSet<&str> = req.file_to_generate.iter().map(String::as_str).collect();
+    if let Some(missing) = generate
+        .iter()
+        .find(|name| !req.proto_file.iter().any(|f| f.name() == **name))
+    {
+        return Err(format!(
+            "file_to_generate `{missing}` missing from proto_file"
+        ));
     }
+    // prost-build panics on editions files ("unknown syntax: editions"); without
+    // FEATURE_SUPPORTS_EDITIONS in the response, the host refuses the request.
+    if req
+        .proto_file
+        .iter()
+        .any(|f| f.syntax() == "editions" && generate.contains(f.name()))
+    {
+        return Ok(Vec::new());
+    }
+
+    // prost-build looks up every message a field refers to (to derive Copy and Eq), so
+    // the imports go in too, into a module no package can have whose output is dropped.
+    // Their syntax matters only for their own code, so editions imports pass as proto2.
+    let imports = Module::from_parts(["#imports"]);
+    let requests = req
+        .proto_file
+        .iter()
+        .map(|fd| {
+            if generate.contains(fd.name()) {
+                (Module::from_protobuf_package_name(fd.package()), fd.clone())
+            } else {
+                let mut fd = fd.clone();
+                if fd.syntax() == "editions" {
+                    fd.syntax = Some("proto2".to_string());
+                }
+                (imports.clone(), fd)
+            }
+        })
+        .collect();
 
     let modules = cfg.generate(requests).map_err(|e| e.to_string())?;
     let mut files: Vec<_> = modules
         .into_iter()
+        .filter(|(module, _)| *module != imports)
         .map(|(module, content)| code_generator_response::File {
             // to_file_name_or already appends ".rs" (e.g. "a.v1.rs", "_.rs").
             name: Some(module.to_file_name_or(&default_name)),
@@ -122,9 +160,19 @@ fn main() -> io::Result<()> {
     };
     match CodeGeneratorRequest::decode(input.as_slice()) {
         Err(e) => resp.error = Some(format!("failed to decode CodeGeneratorRequest: {e}")),
-        Ok(req) => match run(req) {
-            Ok(files) => resp.file = files,
-            Err(e) => resp.error = Some(e),
+        // A panic in prost-build becomes the response's error rather than a crash
+        // without one.
+        Ok(req) => match panic::catch_unwind(|| run(req)) {
+            Ok(Ok(files)) => resp.file = files,
+            Ok(Err(e)) => resp.error = Some(e),
+            Err(p) => {
+                let msg = p
+                    .downcast_ref::<String>()
+                    .map(String::as_str)
+                    .or_else(|| p.downcast_ref::<&str>().copied())
+                    .unwrap_or("unknown panic");
+                resp.error = Some(format!("prost-build failed: {msg}"));
+            }
         },
     }
     io::stdout().write_all(&resp.encode_to_vec())?;
