@@ -94,10 +94,13 @@ func (f *failures) add(key string, e *GenerationError, now time.Time) {
 	f.m[key] = fl
 }
 
-func (f *failures) forget(key string) {
+// forget drops a failure, reporting whether there was one.
+func (f *failures) forget(key string) bool {
 	f.mu.Lock()
+	defer f.mu.Unlock()
+	_, ok := f.m[key]
 	delete(f.m, key)
-	f.mu.Unlock()
+	return ok
 }
 
 // RecentFailure returns the remembered failure of a build's package version in an
@@ -132,7 +135,12 @@ func (s *Service) publish(ctx context.Context, eco Ecosystem, b Build, retry, in
 		return eco.Pack(ctx, b)
 	})
 	if err == nil {
-		s.failures.forget(key)
+		if s.failures.forget(key) && !inJob {
+			// The failed job recorded for it is done with.
+			if err := s.clearFailure(ctx, eco.Name(), b); err != nil {
+				s.log.Error("clearing a failed SDK generation", "ecosystem", eco.Name(), "package", name, "version", version, "err", err)
+			}
+		}
 		return a, nil
 	}
 	if ctx.Err() != nil || errors.Is(err, ErrNotFound) {
@@ -160,6 +168,20 @@ func (s *Service) recordFailure(ctx context.Context, eco string, b Build, msg st
 			return err
 		}
 		return tx.FailJob(ctx, job.ID, msg)
+	})
+}
+
+// clearFailure deletes the job recordFailure stored.
+func (s *Service) clearFailure(ctx context.Context, eco string, b Build) error {
+	ctx = context.WithoutCancel(ctx)
+	return s.reg.Store().Update(ctx, func(tx store.Tx) error {
+		// EnqueueJob finds the stored job of the build; it is deleted in the same
+		// transaction, so no worker ever takes it.
+		job, err := tx.EnqueueJob(ctx, jobOf(eco, b))
+		if err != nil {
+			return err
+		}
+		return tx.FinishJob(ctx, job.ID)
 	})
 }
 

@@ -256,6 +256,9 @@ func TestFailuresRemembered(t *testing.T) {
 	if err := s.RecentFailure(eco, b); err != nil {
 		t.Errorf("RecentFailure after success = %v", err)
 	}
+	if jobs, err := st.Jobs(ctx, 0, store.Page{}); err != nil || len(jobs) != 0 {
+		t.Errorf("jobs after success = %+v, %v; want none", jobs, err)
+	}
 }
 
 // pluginFailure is an ecosystem whose plugin fails until fixed.
