@@ -149,7 +149,7 @@ func (s *Service) publish(ctx context.Context, eco Ecosystem, b Build, retry, in
 	ge := &GenerationError{Ecosystem: eco.Name(), Package: name, Version: version, Build: b, Err: err}
 	s.failures.add(key, ge, time.Now())
 	s.log.Warn("SDK generation failed", "ecosystem", eco.Name(), "package", name, "version", version,
-		"module", b.SDK.Owner+"/"+b.SDK.Module, "commit", b.Commit.ID, "generator", b.SDK.Gen.String(), "plugins", stepRefs(b),
+		"module", b.SDK.Owner+"/"+b.SDK.Module, "commit", b.Commit.ID, "generator", GeneratorString(b.SDK.Gen), "plugins", stepRefs(b),
 		"retry_at", ge.RetryAt.UTC().Format(time.RFC3339), "err", err)
 	if !inJob {
 		if rerr := s.recordFailure(ctx, eco.Name(), b, ge.Error()); rerr != nil {
