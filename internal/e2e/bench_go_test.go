@@ -53,18 +53,13 @@ func newGoSDKBench(b *testing.B, pkgs, files int) *goSDKBench {
 	generateModule(b, g.mod, remote, pkgs, files)
 	g.consumer = filepath.Join(g.work, "consumer")
 	writeFile(b, filepath.Join(g.consumer, "go.mod"), "module example.com/consumer\n\ngo 1.26\n")
-	hostCache := ""
-	for _, kv := range hostGoEnv {
-		if v, ok := strings.CutPrefix(kv, "GOMODCACHE="); ok {
-			hostCache = v
-		}
-	}
+	// The documented setup: Lathe as the only proxy, forwarding the runtime modules and
+	// the checksum database to its upstream.
 	g.goEnv = append(os.Environ(),
-		"GOPROXY=http://"+remote+"/gen/go,file://"+filepath.Join(hostCache, "cache", "download"),
+		"GOPROXY=http://"+remote+"/gen/go",
 		"GOMODCACHE="+filepath.Join(g.work, "gomodcache"),
 		"GOFLAGS=-modcacherw",
 		"GONOSUMDB=127.0.0.1/gen/go",
-		"GOSUMDB=sum.golang.org https://proxy.golang.org/sumdb/sum.golang.org",
 		"GOTOOLCHAIN=local", "GOWORK=off",
 	)
 	return g

@@ -191,10 +191,21 @@ func linkOrCopy(from, to string) error {
 
 func TestScripts(t *testing.T) {
 	testscript.Run(t, testscript.Params{
-		Dir:   "testdata",
-		Setup: setup,
-		Cmds:  scriptCmds,
+		Dir:       "testdata",
+		Setup:     setup,
+		Cmds:      scriptCmds,
+		Condition: transport(false),
 	})
+}
+
+// transport answers the condition [tls], true in the scripts' TLS runs.
+func transport(tls bool) func(string) (bool, error) {
+	return func(cond string) (bool, error) {
+		if cond != "tls" {
+			return false, fmt.Errorf("unknown condition %q", cond)
+		}
+		return tls, nil
+	}
 }
 
 // TestScriptsTLS runs every script again with lathe-serve serving HTTPS with a
@@ -206,7 +217,8 @@ func TestScriptsTLS(t *testing.T) {
 			env.Setenv("E2E_TLS", "1")
 			return setup(env)
 		},
-		Cmds: scriptCmds,
+		Cmds:      scriptCmds,
+		Condition: transport(true),
 	})
 }
 

@@ -342,7 +342,7 @@ func (j *Jobs) Ensure(ctx context.Context, eco string, b Build, unpublished bool
 // First records interest in an SDK of which nothing is published yet, queues its build
 // and waits for it, at most FirstWait. A late generation is only logged: the caller lists
 // whatever is published. A failed one, now or recently (it is not run again before its
-// retry time), is returned: a [*GenerationError] when this process ran it.
+// retry time), is returned as a [*GenerationError].
 func (j *Jobs) First(ctx context.Context, eco string, b Build) error {
 	e := j.ecosystems[eco]
 	if e != nil {
@@ -370,11 +370,16 @@ func (j *Jobs) First(ctx context.Context, eco string, b Build) error {
 		j.log.Warn("the first version of an SDK is not ready", "ecosystem", eco, "sdk", b.SDK.String(), "err", err)
 		return nil
 	}
-	if ge := (*GenerationError)(nil); !errors.As(err, &ge) && e != nil {
-		// The job failed before Wait was called: its error is remembered.
-		if rerr := j.s.RecentFailure(e, b); rerr != nil {
-			return rerr
-		}
+	if ge := (*GenerationError)(nil); errors.As(err, &ge) || e == nil {
+		return err
 	}
-	return err
+	// The job failed before Wait was called, or in another process.
+	if rerr := j.s.RecentFailure(e, b); rerr != nil {
+		return rerr
+	}
+	name, version, perr := e.Package(b)
+	if perr != nil {
+		return perr
+	}
+	return &GenerationError{Ecosystem: eco, Package: name, Version: version, Build: b, Err: err}
 }

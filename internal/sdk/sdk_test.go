@@ -3,6 +3,7 @@ package sdk
 import (
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -83,5 +84,36 @@ func TestFailGeneration(t *testing.T) {
 	}
 	if ge.Error() != "generating go package p v1 of module o/m at commit 0123456789ab with acme/gen:v1.0.0 failed: plugin failed: a.proto: bad" {
 		t.Errorf("message: %s", ge.Error())
+	}
+}
+
+// Over HTTP/1.1 a 424's message is its status line's reason phrase too, which uv, pnpm
+// and Yarn print where they print no body; over HTTP/2, which has no phrases, it is the
+// body alone.
+func TestFailedDependencyReason(t *testing.T) {
+	msg := "generating p v1 failed: plugin said \"no\"\n\tand \u00e9"
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { TextError(w, http.StatusFailedDependency, msg) })
+	for _, h2 := range []bool{false, true} {
+		srv := httptest.NewUnstartedServer(h)
+		srv.EnableHTTP2 = h2
+		srv.StartTLS()
+		resp, err := srv.Client().Get(srv.URL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		srv.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantStatus := "424 generating p v1 failed: plugin said \"no\"??and ??"
+		if h2 {
+			wantStatus = "424 Failed Dependency"
+		}
+		if resp.StatusCode != http.StatusFailedDependency || resp.Status != wantStatus || string(body) != msg+"\n" ||
+			resp.Header.Get("Content-Type") != "text/plain; charset=utf-8" {
+			t.Errorf("HTTP/2 %v: %q %q %q, want %q and the message", h2, resp.Status, resp.Header, body, wantStatus)
+		}
 	}
 }

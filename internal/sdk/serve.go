@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -137,10 +138,43 @@ func serveBytes(w http.ResponseWriter, r *http.Request, a store.Artifact, data [
 // TextError answers with a status and a plain-text message, which package managers show
 // their users.
 func TextError(w http.ResponseWriter, code int, msg string) {
-	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	const contentType = "text/plain; charset=utf-8"
+	if code == http.StatusFailedDependency && FailedDependency(w, contentType, []byte(msg+"\n"), msg) {
+		return
+	}
+	w.Header().Set("Content-Type", contentType)
 	w.Header().Set("Cache-Control", "no-cache")
 	w.WriteHeader(code)
 	_, _ = io.WriteString(w, msg+"\n")
+}
+
+// maxReason bounds a status line's reason phrase.
+const maxReason = 1024
+
+// FailedDependency answers 424 with body over HTTP/1.x, msg being the status line's
+// reason phrase too, as PyPI does for its errors: uv and Yarn print the status line but no
+// body, and pip prints it with -vv. net/http writes only standard phrases, so the response
+// is written on the hijacked connection, which is then closed. It reports false, having
+// written nothing, where there is no connection to take (HTTP/2 has no phrases).
+func FailedDependency(w http.ResponseWriter, contentType string, body []byte, msg string) bool {
+	conn, rw, err := http.NewResponseController(w).Hijack()
+	if err != nil {
+		return false
+	}
+	defer conn.Close()
+	reason := []byte(msg)
+	if len(reason) > maxReason {
+		reason = append(reason[:maxReason-3], "..."...)
+	}
+	for i, c := range reason {
+		if c < ' ' || c > '~' {
+			reason[i] = '?' // a phrase is one line of visible ASCII
+		}
+	}
+	fmt.Fprintf(rw, "HTTP/1.1 424 %s\r\nContent-Type: %s\r\nCache-Control: no-cache\r\n"+
+		"Content-Length: %d\r\nConnection: close\r\n\r\n%s", reason, contentType, len(body), body)
+	_ = rw.Flush()
+	return true
 }
 
 // Fail answers with the status an error calls for: 404 for what does not exist or may not
@@ -166,13 +200,15 @@ func Fail(w http.ResponseWriter, log *slog.Logger, what string, err error) {
 	}
 }
 
-// PluginFailure returns what to tell a client about a generation that failed through
-// a plugin's fault, for protocols that carry the message otherwise than [Fail] does.
+// PluginFailure returns what to tell a client about a generation that failed, for
+// protocols that carry the message otherwise than [Fail] does.
 func PluginFailure(err error) (string, bool) {
 	var ge *GenerationError
 	switch {
 	case errors.As(err, &ge) && errors.Is(ge.Err, codegen.ErrPlugin):
 		return ge.Error() + ". " + ge.Advice(), true
+	case errors.As(err, &ge):
+		return ge.Error() + "; lathe sdk jobs lists failed generations", true
 	case errors.Is(err, codegen.ErrPlugin):
 		return "generating the package failed: " + err.Error(), true
 	}

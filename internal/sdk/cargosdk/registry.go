@@ -155,7 +155,7 @@ func (reg *Registry) serveIndex(ctx context.Context, w http.ResponseWriter, r *h
 // renderIndex finds the crate's SDK, records interest in it, publishes its first version
 // if it has none (waiting for that), and renders its index file. It fails with
 // ErrNotFound for crates that do not exist or that the caller may not see, and with a
-// [generationError] if the first version fails to generate.
+// [*sdk.GenerationError] if the first version fails to generate.
 func (reg *Registry) renderIndex(ctx context.Context, name string) (indexFile, string, error) {
 	b, err := reg.crateSDK(ctx, name)
 	if err != nil {
@@ -168,7 +168,7 @@ func (reg *Registry) renderIndex(ctx context.Context, name string) (indexFile, s
 	}
 	if len(arts) > 0 {
 		err = reg.Jobs.Ensure(ctx, Ecosystem, b, false)
-	} else if err = reg.first(ctx, name, b); err == nil {
+	} else if err = reg.Jobs.First(ctx, Ecosystem, b); err == nil {
 		arts, err = st.ListArtifacts(ctx, Ecosystem, name, store.Page{})
 	}
 	if err != nil {
@@ -186,34 +186,6 @@ func (reg *Registry) renderIndex(ctx context.Context, name string) (indexFile, s
 	return indexFile{body: body.String(), etag: `"` + hex.EncodeToString(sum[:16]) + `"`}, b.Module.ID, nil
 }
 
-// first generates the first version of a crate and waits for it, at most
-// [sdk.FirstWait], with [sdk.Jobs.First], which remembers failures, and returns one as a
-// [generationError]: cargo shows its message, where a 404 would only say that the
-// crate could not be found.
-func (reg *Registry) first(ctx context.Context, name string, b sdk.Build) error {
-	err := reg.Jobs.First(ctx, Ecosystem, b)
-	if err == nil || ctx.Err() != nil {
-		return err
-	}
-	if ge := (*sdk.GenerationError)(nil); errors.As(err, &ge) {
-		err = ge.Err
-	}
-	return &generationError{crate: name + " " + Version(b), err: err}
-}
-
-// generationError is a failed generation of a crate version. Its message is the job's,
-// as lathe sdk jobs lists it: the plugin and its own words.
-type generationError struct {
-	crate string
-	err   error
-}
-
-func (e *generationError) Error() string {
-	return "generating " + e.crate + " failed: " + e.err.Error()
-}
-
-func (e *generationError) Unwrap() error { return e.err }
-
 func (reg *Registry) serveDownload(ctx context.Context, w http.ResponseWriter, r *http.Request, rest string) {
 	parts := strings.Split(rest, "/")
 	if len(parts) != 3 || parts[2] != "download" {
@@ -230,13 +202,7 @@ func (reg *Registry) serveDownload(ctx context.Context, w http.ResponseWriter, r
 	}
 }
 
+// fail answers as [sdk.Fail]: cargo prints the body of answers other than 404.
 func (reg *Registry) fail(w http.ResponseWriter, err error) {
-	var gerr *generationError
-	if errors.As(err, &gerr) {
-		// cargo prints the body of answers other than 404, and retries 5xx although the
-		// generation would fail the same way: the index depends on a generation that failed.
-		sdk.TextError(w, http.StatusFailedDependency, gerr.Error()+"; the registry's operator sees it in lathe sdk jobs")
-		return
-	}
 	sdk.Fail(w, reg.Log, "Cargo registry", err)
 }

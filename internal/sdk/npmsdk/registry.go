@@ -292,7 +292,7 @@ func (reg *Registry) published(ctx context.Context, name string, b sdk.Build) (*
 		pkg.setInterested(b.SDK.Gen)
 		return pkg, nil
 	}
-	if err := reg.first(ctx, name, b); err != nil {
+	if err := reg.Jobs.First(ctx, Ecosystem, b); err != nil {
 		return nil, err
 	}
 	pkg.setInterested(b.SDK.Gen)
@@ -304,34 +304,6 @@ func (reg *Registry) published(ctx context.Context, name string, b sdk.Build) (*
 	}
 	return pkg, nil
 }
-
-// first generates the first version of a package and waits for it, at most
-// [sdk.FirstWait], with [sdk.Jobs.First], which remembers failures, and returns one as a
-// [generationError]: npm shows its message, where an empty packument or a 404 would say
-// only that there is nothing to install.
-func (reg *Registry) first(ctx context.Context, name string, b sdk.Build) error {
-	err := reg.Jobs.First(ctx, Ecosystem, b)
-	if err == nil || ctx.Err() != nil {
-		return err
-	}
-	if ge := (*sdk.GenerationError)(nil); errors.As(err, &ge) {
-		err = ge.Err
-	}
-	return &generationError{pkg: name + "@" + Version(b), err: err}
-}
-
-// generationError is a failed generation of a package version. Its message is the
-// job's, as lathe sdk jobs lists it: the plugin and its own words.
-type generationError struct {
-	pkg string
-	err error
-}
-
-func (e *generationError) Error() string {
-	return "generating " + e.pkg + " failed: " + e.err.Error()
-}
-
-func (e *generationError) Unwrap() error { return e.err }
 
 // tagSet is a package's dist-tags.
 type tagSet struct {
@@ -403,17 +375,14 @@ func (reg *Registry) serveTarball(ctx context.Context, w http.ResponseWriter, r 
 }
 
 func (reg *Registry) fail(w http.ResponseWriter, err error) {
-	var gerr *generationError
 	msg, failed := sdk.PluginFailure(err)
 	switch {
-	case errors.As(err, &gerr):
-		// Not a 5xx, which npm, pnpm and Yarn retry for a minute or more although the
-		// generation would fail the same way: the request depends on a generation that
-		// failed.
-		jsonError(w, http.StatusFailedDependency, gerr.Error()+"; the registry's operator sees it in lathe sdk jobs")
 	case errors.Is(err, sdk.ErrNotFound):
 		jsonError(w, http.StatusNotFound, err.Error())
 	case failed:
+		// Not a 5xx, which npm, pnpm and Yarn retry for a minute or more although the
+		// generation would fail the same way: the request depends on a generation that
+		// failed.
 		jsonError(w, http.StatusFailedDependency, msg)
 	case errors.Is(err, context.Canceled):
 	default:
@@ -424,6 +393,12 @@ func (reg *Registry) fail(w http.ResponseWriter, err error) {
 
 // jsonError writes an error as the npm registry does: npm shows the error field.
 func jsonError(w http.ResponseWriter, code int, msg string) {
+	if code == http.StatusFailedDependency {
+		body, err := json.Marshal(map[string]string{"error": msg})
+		if err == nil && sdk.FailedDependency(w, "application/json", append(body, '\n'), msg) {
+			return
+		}
+	}
 	writeJSON(w, code, map[string]string{"error": msg})
 }
 
