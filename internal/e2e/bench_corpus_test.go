@@ -10,22 +10,30 @@ import (
 	"time"
 )
 
-// BenchmarkCorpusInstall measures, for googleapis, the time from a push of a changed file
-// returning until the new version installs with each ecosystem's client: go get (and go
-// build of a package of it), npm install and pip install. The baseline, "local", is what
-// a developer does without Lathe, in the same run: buf generate with the same plugin,
-// then the client's own install of the files it wrote (go build in a module holding
-// them; npm install of a package directory holding them; pip install of a project
-// directory holding them). Lathe's time includes generating the new version: it is cold.
+// BenchmarkCorpusSDK measures SDKs of googleapis, in the same run as their baselines:
 //
-// go test -run XXX -bench CorpusInstall -benchtime 3x ./internal/e2e
-func BenchmarkCorpusInstall(b *testing.B) {
+//   - install-lathe: from a push of a changed file returning until the new version
+//     installs with the ecosystem's client: go get (and go build of packages of it), npm
+//     install, pip install. It includes generating the new version: it is cold.
+//     install-local is what a developer does without Lathe: buf generate with the same
+//     plugin, then the client's own install of the files it wrote (go build in a module
+//     holding them; npm install of a package directory; pip install of a project
+//     directory).
+//   - generate-lathe: cold generation alone: for Go, which generates on request, the
+//     requests for the new version's info and zip; for the eager ecosystems (npm, Python,
+//     Cargo), from the push returning until the new version is listed.
+//     generate-local is buf generate with the same plugin.
+//
+// go test -run XXX -bench CorpusSDK -benchtime 3x ./internal/e2e
+func BenchmarkCorpusSDK(b *testing.B) {
 	g := newGoSDKBench(b, 1, 1)
 	defer g.stop()
 	lathe, buf := filepath.Join(binDir, "lathe"+exe), filepath.Join(binDir, "buf"+exe)
 	g.run(b, "", os.Environ(), lathe, "plugin", "install", "--data", g.data, "bufbuild/es")
 	g.run(b, "", os.Environ(), lathe, "plugin", "push", "--data", g.data,
 		"--shipped", "protocolbuffers/python", "--binary", filepath.Join(pluginDir, "protoc-gen-lathe-python"))
+	g.run(b, "", os.Environ(), lathe, "plugin", "push", "--data", g.data,
+		"--config", filepath.Join(pluginDir, "lathe-prost.yaml"), "--binary", filepath.Join(pluginDir, "protoc-gen-lathe-prost"))
 	files, err := googleapisFiles()
 	if err != nil {
 		b.Fatal(err)
@@ -65,7 +73,26 @@ func BenchmarkCorpusInstall(b *testing.B) {
 		writeFile(b, filepath.Join(consumer, "main.go"), "package main\n\nimport (\n\t_ \""+sdk+"/google/api\"\n\t_ \""+sdk+"/google/longrunning\"\n\t_ \""+sdk+"/google/type\"\n)\n\nfunc main() {}\n")
 		env := append(g.goEnv, "GOFLAGS=-modcacherw -mod=mod")
 		g.run(b, consumer, env, "go", "get", sdk+"@latest") // the runtime modules, once
-		b.Run("local", func(b *testing.B) {
+		goTemplate := "managed:\n  enabled: true\n  override:\n    - file_option: go_package_prefix\n      value: example.com/gen\nplugins:\n  - local: protoc-gen-go\n    out: .\n    opt: paths=source_relative\n"
+		b.Run("generate-local", func(b *testing.B) {
+			for b.Loop() {
+				generate(b, g.env, "go", goTemplate, local)
+			}
+		})
+		b.Run("generate-lathe", func(b *testing.B) {
+			for b.Loop() {
+				b.StopTimer()
+				commit := push(b)
+				b.StartTimer()
+				info := httpBody(b, base+"/gen/go/"+sdk+"/@latest")
+				m := regexp.MustCompile(`"Version":"([^"]+)"`).FindStringSubmatch(info)
+				if m == nil || !strings.Contains(m[1], commit[:12]) {
+					b.Fatalf("@latest is not commit %s: %s", commit, info)
+				}
+				httpBody(b, base+"/gen/go/"+sdk+"/@v/"+m[1]+".zip")
+			}
+		})
+		b.Run("install-local", func(b *testing.B) {
 			for b.Loop() {
 				b.StopTimer()
 				push(b)
@@ -75,7 +102,7 @@ func BenchmarkCorpusInstall(b *testing.B) {
 				g.run(b, local, env, "go", "build", "./...")
 			}
 		})
-		b.Run("lathe", func(b *testing.B) {
+		b.Run("install-lathe", func(b *testing.B) {
 			for b.Loop() {
 				b.StopTimer()
 				commit := push(b)
@@ -104,16 +131,31 @@ func BenchmarkCorpusInstall(b *testing.B) {
 		}
 		npm(b, consumer, pkg) // interest in the package, and the runtime, once
 		npm(b, filepath.Join(local, "app"), "@bufbuild/protobuf@^2.13.0")
-		b.Run("local", func(b *testing.B) {
+		esEnv := append(g.env, "PATH="+filepath.Join(es, "node_modules", ".bin")+string(os.PathListSeparator)+pluginDir+string(os.PathListSeparator)+os.Getenv("PATH"))
+		const esTemplate = "plugins:\n  - local: protoc-gen-es\n    out: .\n    opt: import_extension=js\n"
+		b.Run("generate-local", func(b *testing.B) {
+			for b.Loop() {
+				generate(b, esEnv, "es", esTemplate, filepath.Join(local, "pkg", "gen"))
+			}
+		})
+		b.Run("generate-lathe", func(b *testing.B) {
+			for b.Loop() {
+				b.StopTimer()
+				commit := push(b)
+				b.StartTimer()
+				waitBody(b, base+"/gen/npm/v1/"+pkg, "commit-"+commit)
+			}
+		})
+		b.Run("install-local", func(b *testing.B) {
 			for b.Loop() {
 				b.StopTimer()
 				push(b)
 				b.StartTimer()
-				generate(b, append(g.env, "PATH="+filepath.Join(es, "node_modules", ".bin")+string(os.PathListSeparator)+pluginDir+string(os.PathListSeparator)+os.Getenv("PATH")), "es", "plugins:\n  - local: protoc-gen-es\n    out: .\n    opt: import_extension=js\n", filepath.Join(local, "pkg", "gen"))
+				generate(b, esEnv, "es", esTemplate, filepath.Join(local, "pkg", "gen"))
 				npm(b, filepath.Join(local, "app"), "--install-links", "../pkg")
 			}
 		})
-		b.Run("lathe", func(b *testing.B) {
+		b.Run("install-lathe", func(b *testing.B) {
 			for b.Loop() {
 				b.StopTimer()
 				commit := push(b)
@@ -136,22 +178,54 @@ func BenchmarkCorpusInstall(b *testing.B) {
 		writeFile(b, filepath.Join(local, "pyproject.toml"), "[build-system]\nrequires = [\"setuptools\"]\nbuild-backend = \"setuptools.build_meta\"\n\n[project]\nname = \"googleapis-local\"\nversion = \"1.0\"\ndependencies = [\"protobuf>=7.36.1\"]\n\n[tool.setuptools.packages.find]\nwhere = [\"src\"]\nnamespaces = true\n")
 		index := []string{"--index-url", base + "/gen/python/simple/", "--extra-index-url", "https://pypi.org/simple/"}
 		pip(b, append(index, project)...) // interest in the project, once
-		b.Run("local", func(b *testing.B) {
+		pyTemplate := "plugins:\n  - protoc_builtin: python\n    protoc_path: " + filepath.Join(pluginDir, "protoc") + "\n    out: .\n"
+		b.Run("generate-local", func(b *testing.B) {
+			for b.Loop() {
+				generate(b, g.env, "py", pyTemplate, filepath.Join(local, "src"))
+			}
+		})
+		b.Run("generate-lathe", func(b *testing.B) {
+			for b.Loop() {
+				b.StopTimer()
+				commit := push(b)
+				b.StartTimer()
+				waitBody(b, base+"/gen/python/simple/"+project+"/", commit)
+			}
+		})
+		b.Run("install-local", func(b *testing.B) {
 			for b.Loop() {
 				b.StopTimer()
 				push(b)
 				b.StartTimer()
-				generate(b, g.env, "py", "plugins:\n  - protoc_builtin: python\n    protoc_path: "+filepath.Join(pluginDir, "protoc")+"\n    out: .\n", filepath.Join(local, "src"))
+				generate(b, g.env, "py", pyTemplate, filepath.Join(local, "src"))
 				pip(b, "--no-build-isolation", "--force-reinstall", "--no-deps", local)
 			}
 		})
-		b.Run("lathe", func(b *testing.B) {
+		b.Run("install-lathe", func(b *testing.B) {
 			for b.Loop() {
 				b.StopTimer()
 				commit := push(b)
 				b.StartTimer()
 				waitBody(b, base+"/gen/python/simple/"+project+"/", commit)
 				pip(b, append(index, "--upgrade", project)...)
+			}
+		})
+	})
+
+	b.Run("cargo", func(b *testing.B) {
+		index := base + "/gen/cargo/be/nc/bench_googleapis_lathe_prost"
+		httpBody(b, index) // interest in the crate, once
+		b.Run("generate-local", func(b *testing.B) {
+			for b.Loop() {
+				generate(b, g.env, "rs", "plugins:\n  - local: protoc-gen-lathe-prost\n    out: .\n", filepath.Join(g.work, "rs-local"))
+			}
+		})
+		b.Run("generate-lathe", func(b *testing.B) {
+			for b.Loop() {
+				b.StopTimer()
+				commit := push(b)
+				b.StartTimer()
+				waitBody(b, index, "-"+commit[:12]+".")
 			}
 		})
 	})

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync/atomic"
 
 	"google.golang.org/protobuf/types/descriptorpb"
 
@@ -95,6 +96,10 @@ func (s *Service) Artifact(ctx context.Context, ecosystem, name, version, module
 			})
 			return err
 		})
+		if err == nil {
+			n, _ := s.published.LoadOrStore(ecosystem+"\x00"+name, new(atomic.Uint64))
+			n.(*atomic.Uint64).Add(1)
+		}
 		return a, err
 	})
 	select {
@@ -108,6 +113,14 @@ func (s *Service) Artifact(ctx context.Context, ecosystem, name, version, module
 		s.remember(a)
 		return a, nil
 	}
+}
+
+// Publications returns how many versions of a package this process has published.
+func (s *Service) Publications(ecosystem, name string) uint64 {
+	if n, ok := s.published.Load(ecosystem + "\x00" + name); ok {
+		return n.(*atomic.Uint64).Load()
+	}
+	return 0
 }
 
 // Open opens an artifact's archive.

@@ -43,18 +43,71 @@ func TestPagesCheckAccess(t *testing.T) {
 	}
 	asAlice := auth.WithUser(ctx, alice)
 	for range 2 {
-		if got, err := pages.Get(asAlice, reg, "k", "crate k", render); err != nil || got != "page" {
+		if got, err := pages.Get(asAlice, reg, "k", "crate k", 0, render); err != nil || got != "page" {
 			t.Fatalf("Get as the owner = %q, %v", got, err)
 		}
 	}
 	if renders != 1 {
 		t.Errorf("rendered %d times, want 1", renders)
 	}
-	_, err = pages.Get(ctx, reg, "k", "crate k", render)
+	_, err = pages.Get(ctx, reg, "k", "crate k", 0, render)
 	if !errors.Is(err, ErrNotFound) || err.Error() != "not found: no crate k" {
 		t.Errorf("Get anonymously: %v, want not found: no crate k", err)
 	}
 	if renders != 1 {
 		t.Errorf("rendered %d times, want 1", renders)
+	}
+}
+
+// A cached page is rendered again as soon as its package has a new publication, not
+// only after PageTTL, so that a version published in this process is listed at once.
+func TestPagesNewPublication(t *testing.T) {
+	ctx := context.Background()
+	st, err := sqlitestore.Open(filepath.Join(t.TempDir(), "lathe.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	reg := registry.New(st, memblob.New())
+	var m store.Module
+	err = st.Update(ctx, func(tx store.Tx) (err error) {
+		alice, err := tx.CreateOwner(ctx, store.Owner{ID: registry.NewID(), Name: "alice", Kind: store.OwnerUser})
+		if err != nil {
+			return err
+		}
+		m, err = tx.CreateModule(ctx, store.Module{ID: registry.NewID(), OwnerID: alice.ID, Name: "m", Visibility: store.Public, State: store.Active, DefaultLabelName: "main"})
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := New(reg, memblob.New(), nil)
+	var pages Pages[int]
+	renders := 0
+	render := func() (int, string, error) {
+		renders++
+		return renders, m.ID, nil
+	}
+	get := func() int {
+		t.Helper()
+		got, err := pages.Get(ctx, reg, "k", "crate k", s.Publications("cargo", "k"), render)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got
+	}
+	if get() != 1 || get() != 1 {
+		t.Fatalf("a page within PageTTL was rendered again")
+	}
+	if _, err := s.Artifact(ctx, "cargo", "k", "1.0.0", m.ID, func(context.Context) ([]byte, []byte, error) {
+		return []byte("crate"), nil, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if got := get(); got != 2 {
+		t.Errorf("after a publication the page is render %d, want 2", got)
+	}
+	if s.Publications("cargo", "other") != 0 {
+		t.Errorf("another package counts publications it did not have")
 	}
 }

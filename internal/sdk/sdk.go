@@ -208,6 +208,9 @@ type Service struct {
 	flight   singleflight.Group
 	cache    artifactCache
 	failures failures
+	// published counts the artifacts this process recorded, by ecosystem and package
+	// name: *atomic.Uint64.
+	published sync.Map
 
 	configsMu sync.Mutex
 	configs   map[string]*pluginconfig.Config

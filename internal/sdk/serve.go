@@ -223,8 +223,9 @@ const PageTTL = time.Second
 const maxCachedPages = 10000
 
 // Pages keeps rendered index pages (a crate's index file, a project page) for PageTTL, so
-// that package managers re-reading them on every build cost no store queries. The zero
-// value is ready to use.
+// that package managers re-reading them on every build cost no store queries, and no
+// longer once this process publishes a version of the page's package ([Service.Publications]),
+// so that a new version is listed at once. The zero value is ready to use.
 type Pages[V any] struct {
 	mu    sync.Mutex
 	pages map[string]cachedPage[V]
@@ -234,18 +235,20 @@ type cachedPage[V any] struct {
 	page     V
 	moduleID string
 	expires  time.Time
+	seq      uint64 // the package's publications when it was rendered
 }
 
-// Get returns the page named key, rendering it when it is missing or stale. render also
-// returns the module whose access decides who may see the page; a page from the cache is
-// returned only if the caller may read that module, else ErrNotFound saying there is no
-// what (e.g. "crate NAME").
-func (p *Pages[V]) Get(ctx context.Context, reg *registry.Registry, key, what string, render func() (V, string, error)) (V, error) {
+// Get returns the page named key, rendering it when it is missing, stale, or older than
+// publication seq of its package (read before the call, so that a version published while
+// the page renders makes it stale). render also returns the module whose access decides
+// who may see the page; a page from the cache is returned only if the caller may read
+// that module, else ErrNotFound saying there is no what (e.g. "crate NAME").
+func (p *Pages[V]) Get(ctx context.Context, reg *registry.Registry, key, what string, seq uint64, render func() (V, string, error)) (V, error) {
 	now := time.Now()
 	p.mu.Lock()
 	c, ok := p.pages[key]
 	p.mu.Unlock()
-	if ok && now.Before(c.expires) {
+	if ok && now.Before(c.expires) && c.seq == seq {
 		if _, err := reg.ReadableModule(ctx, c.moduleID); err != nil {
 			var zero V
 			if errors.Is(err, ErrNotFound) {
@@ -263,7 +266,7 @@ func (p *Pages[V]) Get(ctx context.Context, reg *registry.Registry, key, what st
 	if p.pages == nil || len(p.pages) >= maxCachedPages {
 		p.pages = map[string]cachedPage[V]{}
 	}
-	p.pages[key] = cachedPage[V]{page: page, moduleID: moduleID, expires: now.Add(PageTTL)}
+	p.pages[key] = cachedPage[V]{page: page, moduleID: moduleID, expires: now.Add(PageTTL), seq: seq}
 	p.mu.Unlock()
 	return page, nil
 }

@@ -135,7 +135,7 @@ func (reg *Registry) serveIndex(ctx context.Context, w http.ResponseWriter, r *h
 		sdk.TextError(w, http.StatusNotFound, "not an index file of this registry")
 		return
 	}
-	f, err := reg.index.Get(ctx, reg.Packager.SDKs.Registry(), name, "crate "+name, func() (indexFile, string, error) {
+	f, err := reg.index.Get(ctx, reg.Packager.SDKs.Registry(), name, "crate "+name, reg.Packager.SDKs.Publications(Ecosystem, name), func() (indexFile, string, error) {
 		return reg.renderIndex(ctx, name)
 	})
 	if err != nil {

@@ -262,7 +262,7 @@ func (ix *Index) serveProject(ctx context.Context, w http.ResponseWriter, r *htt
 		sdk.TextError(w, http.StatusNotAcceptable, "acceptable types: "+typeJSON+", "+typeHTML+", "+typeTextHTML)
 		return
 	}
-	p, err := ix.pages.Get(ctx, ix.Packager.SDKs.Registry(), name, "Python project "+name, func() (projectPage, string, error) {
+	p, err := ix.pages.Get(ctx, ix.Packager.SDKs.Registry(), name, "Python project "+name, ix.Packager.SDKs.Publications(Ecosystem, name), func() (projectPage, string, error) {
 		return ix.renderProject(ctx, name)
 	})
 	if err != nil {
