@@ -63,9 +63,10 @@ func newEngine(ctx context.Context, f engineFlags, dataDir string, st store.Stor
 		native = sandbox
 	}
 	if native != nil {
-		// JavaScript plugins are the node executable running a script: native programs.
+		// JavaScript and Python plugins are node or python3 running a script: native programs.
 		runners[codegen.RuntimeNative] = native
 		runners[codegen.RuntimeNode] = native
+		runners[codegen.RuntimePython] = native
 	}
 	wasmCache := *f.wasmCache
 	if wasmCache == "" {
@@ -107,7 +108,7 @@ func installShipped(ctx context.Context, reg *registry.Registry, engine *codegen
 		}
 	}
 	logger.Info("installing the shipped Go plugins in the background", "runtime", rt)
-	err := installPlugins(ctx, reg, plugins, rt, wellknown.MavenCentral, func(line string) { logger.Info("installed plugin " + line) })
+	err := installPlugins(ctx, reg, plugins, rt, sources{maven: wellknown.MavenCentral, pypi: wellknown.PyPI}, func(line string) { logger.Info("installed plugin " + line) })
 	if err != nil {
 		logger.Error("installing the shipped plugins failed; install them with lathe plugin install", "err", err)
 		return

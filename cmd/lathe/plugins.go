@@ -12,6 +12,7 @@ import (
 
 	"github.com/lathe-registry/lathe/internal/blob/fsblob"
 	"github.com/lathe-registry/lathe/internal/codegen"
+	"github.com/lathe-registry/lathe/internal/plugin/grpcpy"
 	"github.com/lathe-registry/lathe/internal/plugin/pluginconfig"
 	"github.com/lathe-registry/lathe/internal/plugin/protocpy"
 	"github.com/lathe-registry/lathe/internal/plugin/wellknown"
@@ -107,10 +108,13 @@ WASM, and need the go command. bufbuild/es is installed from the npm registry
 and runs with node; lathe/prost (Rust, prost 0.14) is built with cargo from
 source Lathe carries and crates.io; protocolbuffers/python is protoc's Python
 generator, protoc fetched from --maven-url and checked against the SHA-256
-Lathe pins, run by this lathe binary; name them to install them.`, e.stdout)
+Lathe pins, run by this lathe binary; grpc/python is grpcio-tools' generator,
+its wheel for the python3 on PATH fetched from --pypi-url and checked the same
+way, run by that python3; name them to install them.`, e.stdout)
 	data := dataFlag(c)
 	rt := runtimeFlag(c)
 	maven := c.String("maven-url", wellknown.MavenCentral, "the Maven repository `URL` protoc releases are fetched from (a mirror of Maven Central)")
+	pypi := c.String("pypi-url", wellknown.PyPI, "the Python package index `URL` (simple API) wheels are fetched from (a mirror of PyPI)")
 	args, err := c.parse(args, e.getenv)
 	if err != nil {
 		return err
@@ -129,12 +133,17 @@ Lathe pins, run by this lathe binary; name them to install them.`, e.stdout)
 		return c.usageErrorf("no shipped Go plugin matches %s", strings.Join(args, ", "))
 	}
 	return withRegistry(*data, func(reg *registry.Registry, _ *sqlitestore.Store, _ *fsblob.Store) error {
-		return installPlugins(ctx, reg, plugins, *rt, *maven, func(line string) { fmt.Fprintln(e.stdout, line) })
+		return installPlugins(ctx, reg, plugins, *rt, sources{maven: *maven, pypi: *pypi}, func(line string) { fmt.Fprintln(e.stdout, line) })
 	})
 }
 
+// sources are the repositories plugins are fetched from.
+type sources struct {
+	maven, pypi string
+}
+
 // installPlugins builds or fetches the plugins for the runtime and publishes them.
-func installPlugins(ctx context.Context, reg *registry.Registry, plugins []wellknown.Plugin, rt, maven string, report func(string)) error {
+func installPlugins(ctx context.Context, reg *registry.Registry, plugins []wellknown.Plugin, rt string, from sources, report func(string)) error {
 	dir, err := os.MkdirTemp("", "lathe-plugin-*")
 	if err != nil {
 		return err
@@ -145,7 +154,7 @@ func installPlugins(ctx context.Context, reg *registry.Registry, plugins []wellk
 		goos, goarch = "wasip1", "wasm"
 	}
 	for _, p := range plugins {
-		name, pluginRuntime, program, err := fetchPlugin(ctx, p, dir, goos, goarch, rt, maven)
+		name, pluginRuntime, program, err := fetchPlugin(ctx, p, dir, goos, goarch, rt, from)
 		if err != nil {
 			return err
 		}
@@ -162,11 +171,16 @@ func installPlugins(ctx context.Context, reg *registry.Registry, plugins []wellk
 }
 
 // fetchPlugin builds a Go plugin for the runtime, installs a JavaScript plugin from npm
-// for the node runtime, builds a Rust plugin, or bundles protoc, and returns its program.
-func fetchPlugin(ctx context.Context, p wellknown.Plugin, dir, goos, goarch, rt, maven string) (name, pluginRuntime string, program []byte, err error) {
+// for the node runtime, builds a Rust plugin, bundles protoc, or packs a wheel for the
+// python runtime, and returns its program.
+func fetchPlugin(ctx context.Context, p wellknown.Plugin, dir, goos, goarch, rt string, from sources) (name, pluginRuntime string, program []byte, err error) {
 	if p.Source.ProtocVersion != "" {
-		program, err := protocBundle(ctx, p, dir, maven)
+		program, err := protocBundle(ctx, p, dir, from.maven)
 		return protocpy.ProgramName, codegen.RuntimeNative, program, err
+	}
+	if p.Source.PyPIProject != "" {
+		program, err := wheelProgram(ctx, p, dir, from.pypi)
+		return grpcpy.ProgramName, codegen.RuntimePython, program, err
 	}
 	if p.Source.CargoDir != "" {
 		out := filepath.Join(dir, p.Source.CargoDir)
@@ -219,6 +233,29 @@ func protocBundle(ctx context.Context, p wellknown.Plugin, dir, maven string) ([
 		return nil, fmt.Errorf("bundling protoc for %s: %w", p.Config.Ref(), err)
 	}
 	return protocpy.Bundle(lathe, exe)
+}
+
+// wheelProgram fetches the pinned wheel of p for the python3 on PATH, which the server
+// runs Python plugins with, and packs it with the plugin script (see grpcpy).
+func wheelProgram(ctx context.Context, p wellknown.Plugin, dir, pypi string) ([]byte, error) {
+	py, err := codegen.FindPython(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("installing %s: %w", p.Config.Ref(), err)
+	}
+	name, err := wellknown.WheelName(p, py.Tag, runtime.GOOS, runtime.GOARCH)
+	if err != nil {
+		return nil, err
+	}
+	wheel, err := wellknown.FetchWheel(ctx, p, pypi, name)
+	if err != nil {
+		return nil, err
+	}
+	pkg := filepath.Join(dir, p.Config.Owner+"-"+p.Config.Name)
+	entry, err := grpcpy.Unpack(wheel, pkg)
+	if err != nil {
+		return nil, fmt.Errorf("installing %s: %w", p.Config.Ref(), err)
+	}
+	return codegen.PackNode(pkg, entry)
 }
 
 // programName is the name a plugin's program has: its file name, without the .wasm

@@ -13,7 +13,7 @@ import (
 	"github.com/lathe-registry/lathe/internal/store"
 )
 
-// Runtimes of plugin versions; see also [RuntimeNode].
+// Runtimes of plugin versions; see also [RuntimeNode] and [RuntimePython].
 const (
 	// RuntimeNative is an executable run in the native sandbox.
 	RuntimeNative = "native"
@@ -29,6 +29,11 @@ type Programs struct {
 	// node is the host's node executable, "" if there is none.
 	node string
 	mu   sync.Mutex
+	// python is the host's python3 (or why there is none), found on first use:
+	// finding it runs it.
+	python      Python
+	pythonErr   error
+	pythonFound bool
 }
 
 // NewPrograms returns a Programs writing under dir. JavaScript plugins run with the
@@ -53,8 +58,11 @@ func NewPrograms(dir string, blobs blob.Store) (*Programs, error) {
 
 // Invocation returns the invocation, without input and limits, that runs the plugin version.
 func (p *Programs) Invocation(ctx context.Context, pv store.PluginVersion) (plugin.Invocation, error) {
-	if pv.Runtime == RuntimeNode {
+	switch pv.Runtime {
+	case RuntimeNode:
 		return p.nodeInvocation(ctx, pv)
+	case RuntimePython:
+		return p.pythonInvocation(ctx, pv)
 	}
 	if pv.Runtime != RuntimeNative && pv.Runtime != RuntimeWASM {
 		return plugin.Invocation{}, fmt.Errorf("%w: unknown runtime %q", ErrPlugin, pv.Runtime)
@@ -107,38 +115,48 @@ func (p *Programs) nodeInvocation(ctx context.Context, pv store.PluginVersion) (
 	if p.node == "" {
 		return plugin.Invocation{}, fmt.Errorf("%w: JavaScript plugins need node, and this server has none on its PATH", ErrPlugin)
 	}
-	dir := filepath.Join(p.dir, pv.Program)
+	dir, entry, err := p.unpack(ctx, pv)
+	if err != nil {
+		return plugin.Invocation{}, err
+	}
+	return plugin.Invocation{
+		Program:  p.node,
+		Args:     []string{entry},
+		ReadOnly: []string{dir},
+	}, nil
+}
+
+// unpack extracts a [PackNode] archive once into a directory of its own and returns the
+// directory and the entry script's path.
+func (p *Programs) unpack(ctx context.Context, pv store.PluginVersion) (dir, entry string, err error) {
+	dir = filepath.Join(p.dir, pv.Program)
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	entryLink := filepath.Join(dir, entryFile)
-	entry, err := os.ReadFile(entryLink)
+	rel, err := os.ReadFile(entryLink)
 	if err != nil {
 		archive, err := blob.ReadAll(ctx, p.blobs, pv.Program)
 		if err != nil {
-			return plugin.Invocation{}, fmt.Errorf("plugin program %s: %w", pv.Program, err)
+			return "", "", fmt.Errorf("plugin program %s: %w", pv.Program, err)
 		}
 		tmp, err := os.MkdirTemp(p.dir, ".tmp-*")
 		if err != nil {
-			return plugin.Invocation{}, err
+			return "", "", err
 		}
 		defer os.RemoveAll(tmp)
 		script, err := unpackNode(archive, filepath.Join(tmp, "pkg"))
 		if err != nil {
-			return plugin.Invocation{}, fmt.Errorf("%w: %v", ErrPlugin, err)
+			return "", "", fmt.Errorf("%w: %v", ErrPlugin, err)
 		}
-		rel, _ := filepath.Rel(filepath.Join(tmp, "pkg"), script)
-		if err := os.WriteFile(filepath.Join(tmp, "pkg", entryFile), []byte(rel), 0o644); err != nil {
-			return plugin.Invocation{}, err
+		r, _ := filepath.Rel(filepath.Join(tmp, "pkg"), script)
+		if err := os.WriteFile(filepath.Join(tmp, "pkg", entryFile), []byte(r), 0o644); err != nil {
+			return "", "", err
 		}
 		// The directory appears whole or not at all.
 		if err := os.Rename(filepath.Join(tmp, "pkg"), dir); err != nil {
-			return plugin.Invocation{}, err
+			return "", "", err
 		}
-		entry = []byte(rel)
+		rel = []byte(r)
 	}
-	return plugin.Invocation{
-		Program:  p.node,
-		Args:     []string{filepath.Join(dir, string(entry))},
-		ReadOnly: []string{dir},
-	}, nil
+	return dir, filepath.Join(dir, string(rel)), nil
 }

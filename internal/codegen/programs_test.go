@@ -4,6 +4,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/lathe-registry/lathe/internal/blob"
@@ -60,5 +61,52 @@ func TestProgramsRelativeDir(t *testing.T) {
 		if !filepath.IsAbs(p) {
 			t.Errorf("JavaScript plugin invocation %+v: %q is not an absolute path", inv, p)
 		}
+	}
+}
+
+// A Python plugin runs with the interpreter itself, not a wrapper on PATH, and the sandbox
+// shows it its standard library.
+func TestPythonInvocation(t *testing.T) {
+	if _, err := exec.LookPath("python3"); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("python3 is not on PATH")
+		}
+		t.Skip("python3 is not on PATH")
+	}
+	ctx := t.Context()
+	py, err := codegen.FindPython(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(py.Tag, "cp3") || len(py.ReadOnly) == 0 {
+		t.Errorf("python %+v", py)
+	}
+	blobs := memblob.New()
+	pkg := t.TempDir()
+	if err := os.WriteFile(filepath.Join(pkg, "main.py"), []byte("print('hi')\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	archive, err := codegen.PackNode(pkg, filepath.Join(pkg, "main.py"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, err := blob.PutBytes(ctx, blobs, archive)
+	if err != nil {
+		t.Fatal(err)
+	}
+	programs, err := codegen.NewPrograms(t.TempDir(), blobs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	inv, err := programs.Invocation(ctx, store.PluginVersion{Runtime: codegen.RuntimePython, Program: key, ProgramName: "x"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if inv.Program != py.Executable || len(inv.Args) != 4 || filepath.Base(inv.Args[3]) != "main.py" {
+		t.Errorf("invocation %+v", inv)
+	}
+	out, err := exec.Command(inv.Program, inv.Args...).Output()
+	if err != nil || string(out) != "hi\n" {
+		t.Errorf("running %+v: %v, %q", inv, err, out)
 	}
 }

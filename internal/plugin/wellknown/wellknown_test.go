@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -76,6 +77,14 @@ func TestList(t *testing.T) {
 			if "v"+strings.TrimPrefix(s.ProtocVersion, "4.") != c.PluginVersion || len(s.ProtocSHA256) == 0 {
 				t.Errorf("%s: protoc %s (%d checksums), plugin_version %s", id, s.ProtocVersion, len(s.ProtocSHA256), c.PluginVersion)
 			}
+		case s.PyPIProject != "":
+			if "v"+s.PyPIVersion != c.PluginVersion || len(s.WheelSHA256) == 0 {
+				t.Errorf("%s: %s %s (%d wheels), plugin_version %s", id, s.PyPIProject, s.PyPIVersion, len(s.WheelSHA256), c.PluginVersion)
+			}
+			// The stubs check at import that grpcio is at least the generating version.
+			if c.Registry == nil || c.Registry.Python == nil || !slices.Contains(c.Registry.Python.Deps, "grpcio>="+s.PyPIVersion) {
+				t.Errorf("%s: registry.python does not require grpcio>=%s", id, s.PyPIVersion)
+			}
 		default:
 			// The operator brings the program; the definition is all Lathe ships, for SDKs.
 			if c.Registry == nil {
@@ -83,7 +92,7 @@ func TestList(t *testing.T) {
 			}
 		}
 	}
-	if got, want := strings.Join(names, " "), "protocolbuffers/go grpc/go connectrpc/go bufbuild/es lathe/prost community/neoeinstein-prost community/neoeinstein-tonic anthropics/buffa anthropics/connect-rust protocolbuffers/python"; got != want {
+	if got, want := strings.Join(names, " "), "protocolbuffers/go grpc/go connectrpc/go bufbuild/es lathe/prost community/neoeinstein-prost community/neoeinstein-tonic anthropics/buffa anthropics/connect-rust protocolbuffers/python grpc/python"; got != want {
 		t.Errorf("List() = %s, want %s", got, want)
 	}
 	// List hands out copies.
