@@ -17,24 +17,7 @@ import (
 // read the module; the others get not found, as if it did not exist.
 func TestPagesCheckAccess(t *testing.T) {
 	ctx := context.Background()
-	st, err := sqlitestore.Open(filepath.Join(t.TempDir(), "lathe.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	reg := registry.New(st, memblob.New())
-	var alice store.Owner
-	var m store.Module
-	err = st.Update(ctx, func(tx store.Tx) (err error) {
-		if alice, err = tx.CreateOwner(ctx, store.Owner{ID: registry.NewID(), Name: "alice", Kind: store.OwnerUser}); err != nil {
-			return err
-		}
-		m, err = tx.CreateModule(ctx, store.Module{ID: registry.NewID(), OwnerID: alice.ID, Name: "m", Visibility: store.Private, State: store.Active, DefaultLabelName: "main"})
-		return err
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	reg, alice, m := pagesModule(t, store.Private)
 	var pages Pages[string]
 	renders := 0
 	render := func() (string, string, error) {
@@ -50,7 +33,7 @@ func TestPagesCheckAccess(t *testing.T) {
 	if renders != 1 {
 		t.Errorf("rendered %d times, want 1", renders)
 	}
-	_, err = pages.Get(ctx, reg, "k", "crate k", 0, render)
+	_, err := pages.Get(ctx, reg, "k", "crate k", 0, render)
 	if !errors.Is(err, ErrNotFound) || err.Error() != "not found: no crate k" {
 		t.Errorf("Get anonymously: %v, want not found: no crate k", err)
 	}
@@ -63,24 +46,7 @@ func TestPagesCheckAccess(t *testing.T) {
 // only after PageTTL, so that a version published in this process is listed at once.
 func TestPagesNewPublication(t *testing.T) {
 	ctx := context.Background()
-	st, err := sqlitestore.Open(filepath.Join(t.TempDir(), "lathe.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	reg := registry.New(st, memblob.New())
-	var m store.Module
-	err = st.Update(ctx, func(tx store.Tx) (err error) {
-		alice, err := tx.CreateOwner(ctx, store.Owner{ID: registry.NewID(), Name: "alice", Kind: store.OwnerUser})
-		if err != nil {
-			return err
-		}
-		m, err = tx.CreateModule(ctx, store.Module{ID: registry.NewID(), OwnerID: alice.ID, Name: "m", Visibility: store.Public, State: store.Active, DefaultLabelName: "main"})
-		return err
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	reg, _, m := pagesModule(t, store.Public)
 	s := New(reg, memblob.New(), nil)
 	var pages Pages[int]
 	renders := 0
@@ -110,4 +76,29 @@ func TestPagesNewPublication(t *testing.T) {
 	if s.Publications("cargo", "other") != 0 {
 		t.Errorf("another package counts publications it did not have")
 	}
+}
+
+// pagesModule returns a registry on a new store with alice's module m of the given
+// visibility.
+func pagesModule(t *testing.T, vis store.Visibility) (*registry.Registry, store.Owner, store.Module) {
+	t.Helper()
+	ctx := context.Background()
+	st, err := sqlitestore.Open(filepath.Join(t.TempDir(), "lathe.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	var alice store.Owner
+	var m store.Module
+	err = st.Update(ctx, func(tx store.Tx) (err error) {
+		if alice, err = tx.CreateOwner(ctx, store.Owner{ID: registry.NewID(), Name: "alice", Kind: store.OwnerUser}); err != nil {
+			return err
+		}
+		m, err = tx.CreateModule(ctx, store.Module{ID: registry.NewID(), OwnerID: alice.ID, Name: "m", Visibility: vis, State: store.Active, DefaultLabelName: "main"})
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return registry.New(st, memblob.New()), alice, m
 }
