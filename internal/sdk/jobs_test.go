@@ -43,16 +43,8 @@ func (e *testEcosystem) Pack(_ context.Context, b Build) ([]byte, []byte, error)
 // a move of the default label enqueues every interest; other labels do not.
 func TestJobs(t *testing.T) {
 	ctx := auth.AsSystem(context.Background())
-	st, err := sqlitestore.Open(filepath.Join(t.TempDir(), "lathe.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	reg := registry.New(st, memblob.New())
-	if _, err := reg.PushPlugin(ctx, registry.PluginParams{Owner: "acme", Name: "gen", Version: "v1.0.0",
-		Config: []byte("version: v1\nname: buf.build/acme/gen\nplugin_version: v1.0.0\n"), Runtime: "native", Program: []byte("x"), ProgramName: "protoc-gen-x"}); err != nil {
-		t.Fatal(err)
-	}
+	st, reg := registryWithPlugin(t)
+	var err error
 	var m store.Module
 	var alice store.Owner
 	newCommit := func(label string) store.Commit {
@@ -157,16 +149,8 @@ func TestJobs(t *testing.T) {
 // request) runs it at once, and the failure is listed as a failed job.
 func TestFailuresRemembered(t *testing.T) {
 	ctx := auth.AsSystem(context.Background())
-	st, err := sqlitestore.Open(filepath.Join(t.TempDir(), "lathe.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	reg := registry.New(st, memblob.New())
-	if _, err := reg.PushPlugin(ctx, registry.PluginParams{Owner: "acme", Name: "gen", Version: "v1.0.0",
-		Config: []byte("version: v1\nname: buf.build/acme/gen\nplugin_version: v1.0.0\n"), Runtime: "native", Program: []byte("x"), ProgramName: "protoc-gen-x"}); err != nil {
-		t.Fatal(err)
-	}
+	st, reg := registryWithPlugin(t)
+	var err error
 	var c store.Commit
 	err = st.Update(ctx, func(tx store.Tx) error {
 		alice, err := tx.CreateOwner(ctx, store.Owner{ID: registry.NewID(), Name: "alice", Kind: store.OwnerUser})
@@ -295,4 +279,21 @@ func TestFailuresBounded(t *testing.T) {
 	if d := e.RetryAt.Sub(now); d != maxRetry {
 		t.Errorf("retry after 20 failures in %v, want %v", d, maxRetry)
 	}
+}
+
+// registryWithPlugin returns a registry on a new store that has the plugin acme/gen:v1.0.0.
+func registryWithPlugin(t *testing.T) (store.Store, *registry.Registry) {
+	t.Helper()
+	ctx := auth.AsSystem(context.Background())
+	st, err := sqlitestore.Open(filepath.Join(t.TempDir(), "lathe.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	reg := registry.New(st, memblob.New())
+	if _, err := reg.PushPlugin(ctx, registry.PluginParams{Owner: "acme", Name: "gen", Version: "v1.0.0",
+		Config: []byte("version: v1\nname: buf.build/acme/gen\nplugin_version: v1.0.0\n"), Runtime: "native", Program: []byte("x"), ProgramName: "protoc-gen-x"}); err != nil {
+		t.Fatal(err)
+	}
+	return st, reg
 }
