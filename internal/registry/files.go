@@ -27,9 +27,12 @@ func (r *Registry) manifest(ctx context.Context, c store.Commit) ([]module.Manif
 	return entries, nil
 }
 
-// Files returns the files of a commit, sorted by path. keep, if not nil, selects which
-// paths to read.
+// Files returns the files of a commit the caller can see, sorted by path. keep, if not
+// nil, selects which paths to read.
 func (r *Registry) Files(ctx context.Context, c store.Commit, keep func(path string) bool) ([]module.File, error) {
+	if err := r.readableCommit(ctx, c); err != nil {
+		return nil, err
+	}
 	entries, err := r.manifest(ctx, c)
 	if err != nil {
 		return nil, err

@@ -35,8 +35,11 @@ func (r *Registry) Label(ctx context.Context, ref LabelRef) (store.Label, Resour
 	return *res.Label, res, nil
 }
 
-// ListLabels lists the labels of a module.
+// ListLabels lists the labels of a module the caller can see.
 func (r *Registry) ListLabels(ctx context.Context, moduleID string, filter store.ArchiveFilter, query string, desc bool, page store.Page) ([]store.Label, error) {
+	if _, err := r.ReadableModule(ctx, moduleID); err != nil {
+		return nil, err
+	}
 	return r.store.ListLabels(ctx, moduleID, filter, query, desc, page)
 }
 
@@ -62,7 +65,7 @@ func (r *Registry) SetLabel(ctx context.Context, ref LabelRef, commitID string) 
 	if err := CheckLabelName(name); err != nil {
 		return store.Label{}, err
 	}
-	if err := checkWrite(ctx, res.Module, res.Owner.Name); err != nil {
+	if err := authorize(ctx, write, res.Module, res.Owner.Name); err != nil {
 		return store.Label{}, err
 	}
 	id := NormalizeID(commitID)
@@ -106,7 +109,7 @@ func (r *Registry) SetLabelArchived(ctx context.Context, ref LabelRef, archived 
 	if err != nil {
 		return err
 	}
-	if err := checkWrite(ctx, res.Module, res.Owner.Name); err != nil {
+	if err := authorize(ctx, write, res.Module, res.Owner.Name); err != nil {
 		return err
 	}
 	if archived && l.Name == res.Module.DefaultLabelName {
@@ -129,6 +132,16 @@ type LabelHistoryEntry struct {
 // onlyChangedDigests, a move to a commit with the same digest as the previous entry is
 // left out.
 func (r *Registry) LabelHistory(ctx context.Context, labelID string, asc, onlyChangedDigests bool, page store.Page) ([]LabelHistoryEntry, int, error) {
+	l, err := r.store.LabelByID(ctx, labelID)
+	if isNotFound(err) {
+		return nil, 0, notFoundf("label %q", labelID)
+	}
+	if err != nil {
+		return nil, 0, err
+	}
+	if _, err := r.ReadableModule(ctx, l.ModuleID); err != nil {
+		return nil, 0, notFoundf("label %q", labelID)
+	}
 	moves, err := r.store.LabelHistory(ctx, labelID, asc, page)
 	if err != nil {
 		return nil, 0, err

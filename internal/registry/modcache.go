@@ -69,7 +69,7 @@ func (r *Registry) ReadableModule(ctx context.Context, id string) (store.Module,
 		}
 		r.modules.put(m, now)
 	}
-	if !canRead(ctx, m) {
+	if authorize(ctx, read, m, "") != nil {
 		return store.Module{}, notFoundf("module %q", id)
 	}
 	return m, nil

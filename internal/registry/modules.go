@@ -3,6 +3,7 @@ package registry
 import (
 	"context"
 	"errors"
+	"fmt"
 
 	"github.com/lathe-registry/lathe/internal/store"
 )
@@ -56,7 +57,7 @@ func (r *Registry) Module(ctx context.Context, ref ModuleRef) (store.Module, sto
 			m, err = r.store.ModuleByName(ctx, owner.ID, ref.Name)
 		}
 	}
-	if errors.Is(err, store.ErrNotFound) || (err == nil && !canRead(ctx, m)) {
+	if errors.Is(err, store.ErrNotFound) || (err == nil && authorize(ctx, read, m, owner.Name) != nil) {
 		return store.Module{}, store.Owner{}, notFoundf("module %q", ref)
 	}
 	return m, owner, err
@@ -74,8 +75,7 @@ type CreateModuleParams struct {
 
 // CreateModule creates a module owned by the caller.
 func (r *Registry) CreateModule(ctx context.Context, p CreateModuleParams) (store.Module, error) {
-	u, err := caller(ctx)
-	if err != nil {
+	if _, err := caller(ctx); err != nil {
 		return store.Module{}, err
 	}
 	if err := CheckModuleName(p.Name); err != nil {
@@ -85,8 +85,10 @@ func (r *Registry) CreateModule(ctx context.Context, p CreateModuleParams) (stor
 	if err != nil {
 		return store.Module{}, err
 	}
-	if owner.ID != u.ID {
-		return store.Module{}, errorf(ErrPermissionDenied, "user %q may not create modules under %q", u.Name, owner.Name)
+	if err := authorizeOwner(ctx, owner.Name, func(u string) string {
+		return fmt.Sprintf("user %q may not create modules under %q", u, owner.Name)
+	}); err != nil {
+		return store.Module{}, err
 	}
 	if p.DefaultLabelName == "" {
 		p.DefaultLabelName = "main"
@@ -145,7 +147,7 @@ func (r *Registry) UpdateModule(ctx context.Context, ref ModuleRef, up ModuleUpd
 	if err != nil {
 		return m, err
 	}
-	if err := checkWrite(ctx, m, owner.Name); err != nil {
+	if err := authorize(ctx, write, m, owner.Name); err != nil {
 		return m, err
 	}
 	if up.Visibility != nil {
@@ -183,7 +185,7 @@ func (r *Registry) DeleteModule(ctx context.Context, ref ModuleRef) error {
 	if err != nil {
 		return err
 	}
-	if err := checkWrite(ctx, m, owner.Name); err != nil {
+	if err := authorize(ctx, write, m, owner.Name); err != nil {
 		return err
 	}
 	err = r.store.Update(ctx, func(tx store.Tx) error { return tx.DeleteModule(ctx, m.ID) })
@@ -208,7 +210,7 @@ func (r *Registry) ListModules(ctx context.Context, ownerName string, desc bool,
 		return nil, 0, err
 	}
 	for _, m := range ms {
-		if canRead(ctx, m) {
+		if authorize(ctx, read, m, "") == nil {
 			visible = append(visible, m)
 		}
 	}

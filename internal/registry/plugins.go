@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"errors"
+	"fmt"
 	"regexp"
 	"strings"
 
@@ -106,6 +107,19 @@ func (r *Registry) PluginVersion(ctx context.Context, owner, name, version strin
 	return pv, nil
 }
 
+// PluginVersions lists every revision of every version of a plugin, newest first.
+func (r *Registry) PluginVersions(ctx context.Context, owner, name string) ([]store.PluginVersion, error) {
+	o, err := r.store.OwnerByName(ctx, owner)
+	if err != nil {
+		return nil, pluginNotFound(err, owner, name, "", 0)
+	}
+	pl, err := r.store.PluginByName(ctx, o.ID, name)
+	if err != nil {
+		return nil, pluginNotFound(err, owner, name, "", 0)
+	}
+	return r.store.ListPluginVersions(ctx, pl.ID, store.Page{})
+}
+
 func pluginNotFound(err error, owner, name, version string, revision int) error {
 	if !errors.Is(err, store.ErrNotFound) {
 		return err
@@ -134,12 +148,10 @@ func CheckOwnerName(name string) error {
 // PublishPlugin is [Registry.PushPlugin] for API callers: a user may publish plugins
 // under their own name only.
 func (r *Registry) PublishPlugin(ctx context.Context, p PluginParams) (store.PluginVersion, error) {
-	u, err := caller(ctx)
-	if err != nil {
+	if err := authorizeOwner(ctx, p.Owner, func(u string) string {
+		return fmt.Sprintf("user %q may publish plugins under %q only, not %q; an operator publishes others with lathe plugin push", u, u, p.Owner)
+	}); err != nil {
 		return store.PluginVersion{}, err
-	}
-	if u.Name != p.Owner {
-		return store.PluginVersion{}, errorf(ErrPermissionDenied, "user %q may publish plugins under %q only, not %q; an operator publishes others with lathe plugin push", u.Name, u.Name, p.Owner)
 	}
 	return r.PushPlugin(ctx, p)
 }

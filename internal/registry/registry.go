@@ -121,6 +121,16 @@ func New(s store.Store, b blob.Store, opts ...Option) *Registry {
 // Store returns the metadata store, for read paths that need no access rules (owners).
 func (r *Registry) Store() store.Store { return r.store }
 
+// Users finds the users tokens belong to, for authenticating requests.
+func (r *Registry) Users() auth.Users { return tokenUsers{r.store} }
+
+// tokenUsers narrows the store to token lookups.
+type tokenUsers struct{ st store.Reader }
+
+func (u tokenUsers) UserByTokenHash(ctx context.Context, hash []byte) (store.Owner, error) {
+	return u.st.UserByTokenHash(ctx, hash)
+}
+
 // kindError is an error whose message is for the client and whose kind is one of the
 // sentinels above.
 type kindError struct {
@@ -181,37 +191,6 @@ func CheckLabelName(name string) error {
 		return invalidf("label name %q is longer than 250 characters", name[:32]+"…")
 	case strings.ContainsFunc(name, func(r rune) bool { return r <= ' ' || r == 0x7f }):
 		return invalidf("label name %q must not contain spaces or control characters", name)
-	}
-	return nil
-}
-
-// caller returns the authenticated user, or ErrUnauthenticated.
-func caller(ctx context.Context) (store.Owner, error) {
-	u, ok := auth.User(ctx)
-	if !ok {
-		return store.Owner{}, errorf(ErrUnauthenticated, "this operation needs a token: log in with buf registry login, or set BUF_TOKEN")
-	}
-	return u, nil
-}
-
-// canRead reports whether the caller may see the module.
-func canRead(ctx context.Context, m store.Module) bool {
-	if m.Visibility == store.Public || auth.IsSystem(ctx) {
-		return true
-	}
-	u, ok := auth.User(ctx)
-	return ok && u.ID == m.OwnerID
-}
-
-// checkWrite returns nil if the caller may change the module. The module must be one the
-// caller can read.
-func checkWrite(ctx context.Context, m store.Module, ownerName string) error {
-	u, err := caller(ctx)
-	if err != nil {
-		return err
-	}
-	if u.ID != m.OwnerID {
-		return errorf(ErrPermissionDenied, "user %q may not change modules of %q", u.Name, ownerName)
 	}
 	return nil
 }

@@ -61,12 +61,12 @@ func (r *Registry) Resource(ctx context.Context, ref ResourceRef) (Resource, err
 		return res, err
 	case ref.Ref != "":
 		if id := NormalizeID(ref.Ref); id != "" {
-			c, err := r.store.CommitByID(ctx, id)
-			if err == nil && c.ModuleID == m.ID {
+			c, err := r.ModuleCommit(ctx, m, CommitRef{ID: id})
+			if err == nil {
 				res.Commit = &c
 				return res, nil
 			}
-			if err != nil && !errors.Is(err, store.ErrNotFound) {
+			if !isNotFound(err) {
 				return res, err
 			}
 		}
@@ -120,20 +120,118 @@ func (r *Registry) Commit(ctx context.Context, ref ResourceRef) (store.Commit, R
 	if res.Commit != nil {
 		return *res.Commit, res, nil
 	}
-	label := res.Label
-	if label == nil {
-		l, err := r.store.LabelByName(ctx, res.Module.ID, res.Module.DefaultLabelName)
-		if errors.Is(err, store.ErrNotFound) {
-			return store.Commit{}, res, errorf(ErrNotFound, "module %s/%s has no commits on its default label %q yet; push one with buf push",
-				res.Owner.Name, res.Module.Name, res.Module.DefaultLabelName)
-		}
-		if err != nil {
-			return store.Commit{}, res, err
-		}
-		label = &l
+	if res.Label != nil {
+		c, err := r.store.CommitByID(ctx, res.Label.CommitID)
+		return c, res, err
 	}
-	c, err := r.store.CommitByID(ctx, label.CommitID)
+	c, err := r.ModuleCommit(ctx, res.Module, CommitRef{})
 	return c, res, err
+}
+
+// CommitRef selects a commit of a module. The zero value selects the head of the
+// default label.
+type CommitRef struct {
+	// Label names a label.
+	Label string
+	// ID is a commit id or a prefix of at least [MinCommitPrefix] characters.
+	ID string
+	// Seq is a commit sequence number.
+	Seq int64
+}
+
+// MinCommitPrefix is the shortest prefix of a commit id that selects a commit.
+const MinCommitPrefix = 12
+
+// ModuleCommit resolves a reference to a commit of a module the caller can see.
+func (r *Registry) ModuleCommit(ctx context.Context, m store.Module, ref CommitRef) (store.Commit, error) {
+	if err := authorize(ctx, read, m, ""); err != nil {
+		return store.Commit{}, err
+	}
+	switch {
+	case ref.ID != "":
+		if len(ref.ID) < MinCommitPrefix || len(ref.ID) > 32 || !isLowerHex(ref.ID) {
+			return store.Commit{}, errorf(ErrNotFound, "%q is not a commit id or a %d-character prefix of one", ref.ID, MinCommitPrefix)
+		}
+		if len(ref.ID) == 32 {
+			c, err := r.store.CommitByID(ctx, ref.ID)
+			if isNotFound(err) || (err == nil && c.ModuleID != m.ID) {
+				return store.Commit{}, errorf(ErrNotFound, "no commit %s in module %s", ref.ID, r.moduleName(ctx, m))
+			}
+			return c, err
+		}
+		cs, err := r.store.CommitsByIDPrefix(ctx, m.ID, ref.ID)
+		if err != nil {
+			return store.Commit{}, err
+		}
+		switch len(cs) {
+		case 0:
+			return store.Commit{}, errorf(ErrNotFound, "no commit %s in module %s", ref.ID, r.moduleName(ctx, m))
+		case 1:
+			return cs[0], nil
+		}
+		return store.Commit{}, errorf(ErrNotFound, "commit prefix %s is ambiguous in module %s; give the whole id", ref.ID, r.moduleName(ctx, m))
+	case ref.Seq > 0:
+		cs, err := r.store.ListCommits(ctx, m.ID, false, store.Page{Offset: int(ref.Seq - 1), Limit: 1})
+		if err != nil {
+			return store.Commit{}, err
+		}
+		if len(cs) == 0 || cs[0].Seq != ref.Seq {
+			return store.Commit{}, errorf(ErrNotFound, "module %s has no commit number %d", r.moduleName(ctx, m), ref.Seq)
+		}
+		return cs[0], nil
+	}
+	label := ref.Label
+	if label == "" {
+		label = m.DefaultLabelName
+	}
+	l, err := r.store.LabelByName(ctx, m.ID, label)
+	switch {
+	case isNotFound(err) && ref.Label == "":
+		return store.Commit{}, errorf(ErrNotFound, "module %s has no commits on its default label %q yet; push one with buf push",
+			r.moduleName(ctx, m), m.DefaultLabelName)
+	case isNotFound(err):
+		return store.Commit{}, errorf(ErrNotFound, "module %s has no label %q", r.moduleName(ctx, m), label)
+	case err != nil:
+		return store.Commit{}, err
+	}
+	return r.store.CommitByID(ctx, l.CommitID)
+}
+
+// OnDefaultLabel reports whether a commit of a module the caller can see is or was ever
+// on the module's default label.
+func (r *Registry) OnDefaultLabel(ctx context.Context, m store.Module, c store.Commit) (bool, error) {
+	if err := authorize(ctx, read, m, ""); err != nil {
+		return false, err
+	}
+	l, err := r.store.LabelByName(ctx, m.ID, m.DefaultLabelName)
+	if isNotFound(err) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	if l.CommitID == c.ID {
+		return true, nil
+	}
+	return r.store.LabelHadCommit(ctx, l.ID, c.ID)
+}
+
+// moduleName spells a module owner/name for messages.
+func (r *Registry) moduleName(ctx context.Context, m store.Module) string {
+	o, err := r.store.OwnerByID(ctx, m.OwnerID)
+	if err != nil {
+		return m.Name
+	}
+	return o.Name + "/" + m.Name
+}
+
+func isLowerHex(s string) bool {
+	for _, c := range s {
+		if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return false
+		}
+	}
+	return true
 }
 
 // CommitByID returns a commit the caller can see.
@@ -145,14 +243,25 @@ func (r *Registry) CommitByID(ctx context.Context, id string) (store.Commit, err
 	if err != nil {
 		return c, err
 	}
-	if _, _, err := r.Module(ctx, ModuleRef{ID: c.ModuleID}); err != nil {
+	if _, err := r.ReadableModule(ctx, c.ModuleID); err != nil {
 		return store.Commit{}, notFoundf("commit %q", id)
 	}
 	return c, nil
 }
 
-// ListCommits lists the commits of a module by push order.
+// readableCommit checks that the caller can see a commit's module.
+func (r *Registry) readableCommit(ctx context.Context, c store.Commit) error {
+	if _, err := r.ReadableModule(ctx, c.ModuleID); err != nil {
+		return notFoundf("commit %q", c.ID)
+	}
+	return nil
+}
+
+// ListCommits lists the commits of a module the caller can see by push order.
 func (r *Registry) ListCommits(ctx context.Context, moduleID string, desc bool, page store.Page) ([]store.Commit, error) {
+	if _, err := r.ReadableModule(ctx, moduleID); err != nil {
+		return nil, err
+	}
 	return r.store.ListCommits(ctx, moduleID, desc, page)
 }
 
@@ -164,8 +273,14 @@ type Graph struct {
 	Edges [][2]string
 }
 
-// Graph returns the commits and their dependency closure, with edges.
+// Graph returns the commits and their dependency closure, with edges. Every commit of
+// the closure must be one the caller can see.
 func (r *Registry) Graph(ctx context.Context, commits []store.Commit) (Graph, error) {
+	for _, c := range commits {
+		if err := r.readableCommit(ctx, c); err != nil {
+			return Graph{}, err
+		}
+	}
 	return r.walk(ctx, commits, nil)
 }
 
@@ -200,6 +315,10 @@ func (r *Registry) walk(ctx context.Context, start []store.Commit, pending map[s
 						return g, errorf(ErrNotFound, "dependency %s of commit %s no longer exists: its module was deleted", depID, c.ID)
 					}
 					return g, fmt.Errorf("dependency %s of commit %s: %w", depID, c.ID, err)
+				}
+				if err := r.readableCommit(ctx, dep); err != nil {
+					// Not named: the caller may not know it exists.
+					return g, errorf(ErrNotFound, "commit %s depends on a commit that is not visible to you", c.ID)
 				}
 			}
 			queue = append(queue, dep)

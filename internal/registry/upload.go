@@ -193,7 +193,7 @@ func (r *Registry) uploadMembers(ctx context.Context, contents []UploadContent, 
 			return nil, nil, err
 		}
 		name := owner.Name + "/" + m.Name
-		if err := checkWrite(ctx, m, owner.Name); err != nil {
+		if err := authorize(ctx, write, m, owner.Name); err != nil {
 			return nil, nil, err
 		}
 		if _, dup := byModule[m.ID]; dup {
