@@ -84,4 +84,3 @@ func caller(ctx context.Context) (store.Owner, error) {
 func errUnauthenticated() error {
 	return errorf(ErrUnauthenticated, "this operation needs a token: log in with buf registry login, or set BUF_TOKEN")
 }
-
