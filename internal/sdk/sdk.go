@@ -171,14 +171,7 @@ func isDigits(s string) bool {
 
 // CommitRef selects a commit of the SDK's module. The zero value selects the head of the
 // default label.
-type CommitRef struct {
-	// Label names a label.
-	Label string
-	// ID is a commit id or a prefix of at least 12 characters.
-	ID string
-	// Seq is a commit sequence number.
-	Seq int64
-}
+type CommitRef = registry.CommitRef
 
 // ParseCommitRef reads a reference as users write it: empty for the default label's
 // head, a commit id or its first 12 or more characters, or else a label name.
@@ -241,12 +234,12 @@ func (s *Service) Resolve(ctx context.Context, sdk SDK, ref CommitRef, pin Pin) 
 	if err != nil {
 		return Build{}, err
 	}
-	c, err := s.commit(ctx, m, ref)
+	c, err := s.reg.ModuleCommit(ctx, m, ref)
 	if err != nil {
 		return Build{}, err
 	}
 	b := Build{SDK: sdk, Module: m, Commit: c}
-	if b.OnDefaultLabel, err = s.onDefaultLabel(ctx, m, c); err != nil {
+	if b.OnDefaultLabel, err = s.reg.OnDefaultLabel(ctx, m, c); err != nil {
 		return Build{}, err
 	}
 	if sdk.Gen.Template {
@@ -279,18 +272,14 @@ func (s *Service) Rebase(ctx context.Context, b Build, c store.Commit) (Build, e
 	if c.ID == b.Commit.ID {
 		return b, nil
 	}
-	m, err := s.reg.Store().ModuleByID(ctx, c.ModuleID)
+	m, o, err := s.reg.Module(ctx, registry.ModuleRef{ID: c.ModuleID})
 	if err != nil {
 		return Build{}, fmt.Errorf("module of commit %s: %w", c.ID, err)
-	}
-	o, err := s.reg.Store().OwnerByID(ctx, m.OwnerID)
-	if err != nil {
-		return Build{}, fmt.Errorf("owner of module %s: %w", m.ID, err)
 	}
 	nb := b
 	nb.SDK.Owner, nb.SDK.Module = o.Name, m.Name
 	nb.Module, nb.Commit = m, c
-	if nb.OnDefaultLabel, err = s.onDefaultLabel(ctx, m, c); err != nil {
+	if nb.OnDefaultLabel, err = s.reg.OnDefaultLabel(ctx, m, c); err != nil {
 		return Build{}, err
 	}
 	return nb, nil
@@ -359,11 +348,10 @@ const maxCachedConfigs = 10000
 // canonicalVersion finds the plugin version whose canonical form is version, or returns
 // notFound.
 func (s *Service) canonicalVersion(ctx context.Context, owner, name, version string, revision int, notFound error) (store.PluginVersion, error) {
-	latest, err := s.reg.PluginVersion(ctx, owner, name, "", 0)
-	if err != nil {
+	all, err := s.reg.PluginVersions(ctx, owner, name)
+	if errors.Is(err, ErrNotFound) {
 		return store.PluginVersion{}, notFound
 	}
-	all, err := s.reg.Store().ListPluginVersions(ctx, latest.PluginID, store.Page{})
 	if err != nil {
 		return store.PluginVersion{}, err
 	}
@@ -373,60 +361,4 @@ func (s *Service) canonicalVersion(ctx context.Context, owner, name, version str
 		}
 	}
 	return store.PluginVersion{}, notFound
-}
-
-func (s *Service) commit(ctx context.Context, m store.Module, ref CommitRef) (store.Commit, error) {
-	st := s.reg.Store()
-	switch {
-	case ref.ID != "":
-		if len(ref.ID) < shortCommitLen || !isLowerHex(ref.ID) {
-			return store.Commit{}, notFoundf("%q is not a commit id or a 12-character prefix of one", ref.ID)
-		}
-		cs, err := st.CommitsByIDPrefix(ctx, m.ID, ref.ID)
-		if err != nil {
-			return store.Commit{}, err
-		}
-		switch len(cs) {
-		case 0:
-			return store.Commit{}, notFoundf("no commit %s in module %s", ref.ID, m.Name)
-		case 1:
-			return cs[0], nil
-		}
-		return store.Commit{}, notFoundf("commit prefix %s is ambiguous in module %s; give the whole id", ref.ID, m.Name)
-	case ref.Seq > 0:
-		cs, err := st.ListCommits(ctx, m.ID, false, store.Page{Offset: int(ref.Seq - 1), Limit: 1})
-		if err != nil {
-			return store.Commit{}, err
-		}
-		if len(cs) == 0 || cs[0].Seq != ref.Seq {
-			return store.Commit{}, notFoundf("module %s has no commit number %d", m.Name, ref.Seq)
-		}
-		return cs[0], nil
-	}
-	label := ref.Label
-	if label == "" {
-		label = m.DefaultLabelName
-	}
-	l, err := st.LabelByName(ctx, m.ID, label)
-	if errors.Is(err, store.ErrNotFound) {
-		return store.Commit{}, notFoundf("module %s has no label %q", m.Name, label)
-	}
-	if err != nil {
-		return store.Commit{}, err
-	}
-	return st.CommitByID(ctx, l.CommitID)
-}
-
-func (s *Service) onDefaultLabel(ctx context.Context, m store.Module, c store.Commit) (bool, error) {
-	l, err := s.reg.Store().LabelByName(ctx, m.ID, m.DefaultLabelName)
-	if errors.Is(err, store.ErrNotFound) {
-		return false, nil
-	}
-	if err != nil {
-		return false, err
-	}
-	if l.CommitID == c.ID {
-		return true, nil
-	}
-	return s.reg.Store().LabelHadCommit(ctx, l.ID, c.ID)
 }
