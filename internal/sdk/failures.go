@@ -161,28 +161,12 @@ func (s *Service) publish(ctx context.Context, eco Ecosystem, b Build, retry, in
 
 // recordFailure stores a failed job for a generation that ran outside the queue.
 func (s *Service) recordFailure(ctx context.Context, eco string, b Build, msg string) error {
-	ctx = context.WithoutCancel(ctx)
-	return s.reg.Store().Update(ctx, func(tx store.Tx) error {
-		job, err := tx.EnqueueJob(ctx, jobOf(eco, b))
-		if err != nil {
-			return err
-		}
-		return tx.FailJob(ctx, job.ID, msg)
-	})
+	return s.reg.RecordFailedJob(context.WithoutCancel(ctx), jobOf(eco, b), msg)
 }
 
 // clearFailure deletes the job recordFailure stored.
 func (s *Service) clearFailure(ctx context.Context, eco string, b Build) error {
-	ctx = context.WithoutCancel(ctx)
-	return s.reg.Store().Update(ctx, func(tx store.Tx) error {
-		// EnqueueJob finds the stored job of the build; it is deleted in the same
-		// transaction, so no worker ever takes it.
-		job, err := tx.EnqueueJob(ctx, jobOf(eco, b))
-		if err != nil {
-			return err
-		}
-		return tx.FinishJob(ctx, job.ID)
-	})
+	return s.reg.ClearJob(context.WithoutCancel(ctx), jobOf(eco, b))
 }
 
 func stepRefs(b Build) string {

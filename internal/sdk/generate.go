@@ -70,8 +70,7 @@ func (s *Service) Generate(ctx context.Context, b Build, options func(Step, []In
 // pack returns the package archive and the metadata served beside it. Concurrent calls
 // for one version share one pack, and the first publication is final.
 func (s *Service) Artifact(ctx context.Context, ecosystem, name, version, moduleID string, pack func(context.Context) (archive, meta []byte, err error)) (store.Artifact, error) {
-	st := s.reg.Store()
-	if a, err := st.Artifact(ctx, ecosystem, name, version); err == nil || !errors.Is(err, store.ErrNotFound) {
+	if a, err := s.reg.Artifact(ctx, ecosystem, name, version); err == nil || !errors.Is(err, store.ErrNotFound) {
 		if err == nil {
 			s.remember(a)
 		}
@@ -89,12 +88,8 @@ func (s *Service) Artifact(ctx context.Context, ecosystem, name, version, module
 		if err != nil {
 			return nil, err
 		}
-		var a store.Artifact
-		err = st.Update(ctx, func(tx store.Tx) error {
-			a, err = tx.PutArtifact(ctx, store.Artifact{
-				Ecosystem: ecosystem, Name: name, Version: version, ModuleID: moduleID, Blob: blobKey, Meta: meta,
-			})
-			return err
+		a, err := s.reg.PublishArtifact(ctx, store.Artifact{
+			Ecosystem: ecosystem, Name: name, Version: version, ModuleID: moduleID, Blob: blobKey, Meta: meta,
 		})
 		if err == nil {
 			n, _ := s.published.LoadOrStore(ecosystem+"\x00"+name, new(atomic.Uint64))

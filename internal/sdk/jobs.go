@@ -82,11 +82,7 @@ func NewJobs(s *Service, log *slog.Logger, ecosystems ...Ecosystem) *Jobs {
 // Interest records interest in an SDK and, the first time, enqueues the head of the
 // module's default label. It returns that job (zero if there was nothing to enqueue).
 func (j *Jobs) Interest(ctx context.Context, eco string, b Build) (store.Job, error) {
-	var created bool
-	err := j.s.reg.Store().Update(ctx, func(tx store.Tx) (err error) {
-		created, err = tx.AddInterest(ctx, store.Interest{ModuleID: b.Module.ID, Ecosystem: eco, Generator: GeneratorString(b.SDK.Gen)})
-		return err
-	})
+	created, err := j.s.reg.AddInterest(ctx, store.Interest{ModuleID: b.Module.ID, Ecosystem: eco, Generator: GeneratorString(b.SDK.Gen)})
 	if err != nil || !created {
 		return store.Job{}, err
 	}
@@ -108,11 +104,7 @@ func jobOf(eco string, b Build) store.Job {
 // Enqueue queues the generation of a build. A queued job runs even if the version failed
 // recently: it is a deliberate request.
 func (j *Jobs) Enqueue(ctx context.Context, eco string, b Build) (store.Job, error) {
-	job := jobOf(eco, b)
-	err := j.s.reg.Store().Update(ctx, func(tx store.Tx) (err error) {
-		job, err = tx.EnqueueJob(ctx, job)
-		return err
-	})
+	job, err := j.s.reg.EnqueueJob(ctx, jobOf(eco, b))
 	if err != nil {
 		return job, err
 	}
@@ -164,7 +156,7 @@ func (j *Jobs) labelMoved(ctx context.Context, m store.Module, label string, c s
 		return
 	}
 	ctx = auth.AsSystem(context.WithoutCancel(ctx))
-	interests, err := j.s.reg.Store().Interests(ctx, m.ID)
+	interests, err := j.s.reg.Interests(ctx, m.ID)
 	if err != nil {
 		j.log.Error("reading interests", "module", m.ID, "err", err)
 		return
@@ -184,7 +176,7 @@ func (j *Jobs) enqueueInterest(ctx context.Context, in store.Interest, m store.M
 	if err != nil {
 		return err
 	}
-	owner, err := j.s.reg.Store().OwnerByID(ctx, m.OwnerID)
+	owner, err := j.s.reg.Owner(ctx, m.OwnerID, "")
 	if err != nil {
 		return err
 	}
@@ -214,7 +206,7 @@ func (j *Jobs) Run(ctx context.Context, n int) {
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
 	for {
-		jobs, err := j.s.reg.Store().Jobs(ctx, store.JobPending, store.Page{Limit: 100})
+		jobs, err := j.s.reg.Jobs(ctx, store.JobPending, store.Page{Limit: 100})
 		if err != nil && ctx.Err() == nil {
 			j.log.Error("reading the job queue", "err", err)
 		}
@@ -247,9 +239,8 @@ func (j *Jobs) run(ctx context.Context, job store.Job) {
 	if ctx.Err() != nil {
 		return // shutting down: the job stays pending
 	}
-	st := j.s.reg.Store()
 	if err == nil {
-		err = st.Update(ctx, func(tx store.Tx) error { return tx.FinishJob(ctx, job.ID) })
+		err = j.s.reg.FinishJob(ctx, job.ID)
 		j.log.Info("published SDK version", "ecosystem", job.Ecosystem, "package", a.Name, "version", a.Version, "duration", time.Since(start))
 	} else {
 		if ge := (*GenerationError)(nil); !errors.As(err, &ge) {
@@ -257,7 +248,7 @@ func (j *Jobs) run(ctx context.Context, job store.Job) {
 			j.log.Error("SDK generation failed", "ecosystem", job.Ecosystem, "module", job.ModuleID, "commit", job.CommitID,
 				"generator", job.Generator, "err", err)
 		}
-		if ferr := st.Update(ctx, func(tx store.Tx) error { return tx.FailJob(ctx, job.ID, err.Error()) }); ferr != nil {
+		if ferr := j.s.reg.FailJob(ctx, job.ID, err.Error()); ferr != nil {
 			j.log.Error("recording a failed job", "err", ferr)
 		}
 	}

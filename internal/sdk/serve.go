@@ -44,14 +44,15 @@ func (s *Service) Published(ctx context.Context, ecosystem, name, version string
 	a, ok := s.cache.records[key]
 	s.cache.mu.Unlock()
 	if !ok {
-		var err error
-		if a, err = s.reg.Store().Artifact(ctx, ecosystem, name, version); err != nil {
-			return a, err
+		a, err := s.reg.Artifact(ctx, ecosystem, name, version)
+		if err == nil {
+			s.remember(a)
 		}
-		s.remember(a)
+		return a, err
 	}
 	if _, err := s.reg.ReadableModule(ctx, a.ModuleID); err != nil {
-		return store.Artifact{}, err
+		// The registry's own answer, which names no module.
+		return s.reg.Artifact(ctx, ecosystem, name, version)
 	}
 	return a, nil
 }
