@@ -8,7 +8,12 @@
 // visible only to its owner: to everyone else every operation on it fails with
 // [ErrNotFound], exactly as if it did not exist, so its existence does not leak. Writes need
 // the owner's token: anonymous writes fail with [ErrUnauthenticated], other users' writes to
-// modules they can see fail with [ErrPermissionDenied].
+// modules they can see fail with [ErrPermissionDenied]. What belongs to a module follows its
+// rules: commits, labels, files, dependency closures (a walk stops with [ErrNotFound] at a
+// commit the caller may not see), and its SDK state (published package versions, interests,
+// generation jobs). One function, authorize, makes every decision; every exported method
+// that returns module content or metadata calls it with the caller from the context, and
+// TestAccessGrid checks each of them for every kind of caller.
 //
 // # Errors
 //
