@@ -60,22 +60,24 @@ type Index struct {
 	metas map[string]*Meta
 }
 
+// edge answers errors as pip reads them: plain text, which it prints.
+func (ix *Index) edge() *sdk.Edge {
+	return &sdk.Edge{Ecosystem: Ecosystem, Log: ix.Log, Challenge: `Basic realm="Lathe"`,
+		TokenHelp: " and give it as the password, e.g. --index-url https://user:TOKEN@host/gen/python/simple/"}
+}
+
 // maxCachedMetas caps metas; the cache starts over when it is full.
 const maxCachedMetas = 100000
 
 func (ix *Index) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		w.Header().Set("Allow", "GET, HEAD")
-		sdk.TextError(w, http.StatusMethodNotAllowed, "the Python package index is read-only")
+		ix.edge().Error(w, http.StatusMethodNotAllowed, "the Python package index is read-only")
 		return
 	}
 	ctx, err := auth.FromRequest(r.Context(), ix.Packager.SDKs.Registry().Store(), r)
-	if errors.Is(err, auth.ErrInvalidToken) {
-		w.Header().Set("WWW-Authenticate", `Basic realm="Lathe"`)
-		sdk.TextError(w, http.StatusUnauthorized, "invalid token: create one with lathe token create and give it as the password, e.g. --index-url https://user:TOKEN@host/gen/python/simple/")
-		return
-	} else if err != nil {
-		ix.fail(w, err)
+	if err != nil {
+		ix.fail(w, r, err)
 		return
 	}
 	rest, _ := strings.CutPrefix(r.URL.Path, Prefix)
@@ -85,7 +87,7 @@ func (ix *Index) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	sub, ok := strings.CutPrefix(rest, "simple/")
 	if !ok {
-		sdk.TextError(w, http.StatusNotFound, "not a page of this index; the index is "+SimplePrefix)
+		ix.edge().Error(w, http.StatusNotFound, "not a page of this index; the index is "+SimplePrefix)
 		return
 	}
 	if sub == "" {
@@ -95,7 +97,7 @@ func (ix *Index) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	project, file, slash := strings.Cut(sub, "/")
 	n := Normalize(project)
 	if !projectNameRE.MatchString(n) {
-		sdk.TextError(w, http.StatusNotFound, fmt.Sprintf("%q is not a project name of this index", project))
+		ix.edge().Error(w, http.StatusNotFound, fmt.Sprintf("%q is not a project name of this index", project))
 		return
 	}
 	if n != project || !slash {
@@ -107,7 +109,7 @@ func (ix *Index) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case file == "":
 		ix.serveProject(ctx, w, r, project)
 	case strings.Contains(file, "/"):
-		sdk.TextError(w, http.StatusNotFound, "not a file of this index")
+		ix.edge().Error(w, http.StatusNotFound, "not a file of this index")
 	case strings.HasSuffix(file, ".whl.metadata"):
 		ix.serveMetadata(ctx, w, r, project, strings.TrimSuffix(file, ".metadata"))
 	default:
@@ -259,21 +261,21 @@ func (ix *Index) projectBuild(ctx context.Context, name string) (sdk.Build, erro
 func (ix *Index) serveProject(ctx context.Context, w http.ResponseWriter, r *http.Request, name string) {
 	format, ok := negotiate(r)
 	if !ok {
-		sdk.TextError(w, http.StatusNotAcceptable, "acceptable types: "+typeJSON+", "+typeHTML+", "+typeTextHTML)
+		ix.edge().Error(w, http.StatusNotAcceptable, "acceptable types: "+typeJSON+", "+typeHTML+", "+typeTextHTML)
 		return
 	}
-	p, err := ix.pages.Get(ctx, ix.Packager.SDKs.Registry(), name, "Python project "+name, ix.Packager.SDKs.Publications(Ecosystem, name), func() (projectPage, string, error) {
+	p, cacheControl, err := ix.pages.Get(ctx, ix.Packager.SDKs.Registry(), name, "Python project "+name, ix.Packager.SDKs.Publications(Ecosystem, name), func() (projectPage, string, error) {
 		return ix.renderProject(ctx, name)
 	})
 	if err != nil {
-		ix.fail(w, err)
+		ix.fail(w, r, err)
 		return
 	}
 	body := p.html
 	if format == typeJSON {
 		body = p.json
 	}
-	writePage(w, r, format, body)
+	writePage(w, r, format, cacheControl, body)
 }
 
 // projectPage is a rendered project page, in both formats.
@@ -290,20 +292,13 @@ func (ix *Index) renderProject(ctx context.Context, name string) (projectPage, s
 		return projectPage{}, "", err
 	}
 	st := ix.Packager.SDKs.Registry().Store()
-	arts, err := st.ListArtifacts(ctx, Ecosystem, name, store.Page{})
+	var arts []store.Artifact
+	err = ix.Jobs.List(ctx, Ecosystem, b, "Python project "+name, func(ctx context.Context) (n int, err error) {
+		arts, err = st.ListArtifacts(ctx, Ecosystem, name, store.Page{})
+		return len(arts), err
+	})
 	if err != nil {
 		return projectPage{}, "", err
-	}
-	if err := ix.Jobs.Ensure(ctx, Ecosystem, b, len(arts) == 0); err != nil {
-		return projectPage{}, "", err
-	}
-	if len(arts) == 0 {
-		if arts, err = st.ListArtifacts(ctx, Ecosystem, name, store.Page{}); err != nil {
-			return projectPage{}, "", err
-		}
-	}
-	if len(arts) == 0 {
-		return projectPage{}, "", fmt.Errorf("%w: Python project %s has no published version yet (lathe sdk jobs shows why)", sdk.ErrNotFound, name)
 	}
 	files := make([]fileEntry, 0, len(arts))
 	for _, a := range arts {
@@ -326,12 +321,12 @@ func (ix *Index) renderProject(ctx context.Context, name string) (projectPage, s
 func (ix *Index) serveRoot(ctx context.Context, w http.ResponseWriter, r *http.Request) {
 	format, ok := negotiate(r)
 	if !ok {
-		sdk.TextError(w, http.StatusNotAcceptable, "acceptable types: "+typeJSON+", "+typeHTML+", "+typeTextHTML)
+		ix.edge().Error(w, http.StatusNotAcceptable, "acceptable types: "+typeJSON+", "+typeHTML+", "+typeTextHTML)
 		return
 	}
 	names, err := ix.projects(ctx)
 	if err != nil {
-		ix.fail(w, err)
+		ix.fail(w, r, err)
 		return
 	}
 	var body []byte
@@ -347,7 +342,7 @@ func (ix *Index) serveRoot(ctx context.Context, w http.ResponseWriter, r *http.R
 			list.Projects = append(list.Projects, project{n})
 		}
 		if body, err = marshal(list); err != nil {
-			ix.fail(w, err)
+			ix.fail(w, r, err)
 			return
 		}
 	} else {
@@ -359,7 +354,7 @@ func (ix *Index) serveRoot(ctx context.Context, w http.ResponseWriter, r *http.R
 		buf.WriteString(htmlFoot)
 		body = buf.Bytes()
 	}
-	writePage(w, r, format, body)
+	writePage(w, r, format, sdk.CacheControl(sdk.CallerVisibility(ctx), false), body)
 }
 
 func (ix *Index) projects(ctx context.Context) ([]string, error) {
@@ -469,44 +464,45 @@ func (ix *Index) published(ctx context.Context, project, file string) (store.Art
 func (ix *Index) serveWheel(ctx context.Context, w http.ResponseWriter, r *http.Request, project, file string) {
 	a, _, err := ix.published(ctx, project, file)
 	if err != nil {
-		ix.fail(w, err)
+		ix.fail(w, r, err)
 		return
 	}
-	if err := ix.Packager.SDKs.ServeArchive(w, r, a, "application/octet-stream"); err != nil {
-		ix.fail(w, err)
+	if err := ix.Packager.SDKs.ServeArchive(ctx, w, r, a, "application/octet-stream"); err != nil {
+		ix.fail(w, r, err)
 	}
 }
 
 // serveMetadata serves a wheel's METADATA (PEP 658).
 func (ix *Index) serveMetadata(ctx context.Context, w http.ResponseWriter, r *http.Request, project, file string) {
-	_, m, err := ix.published(ctx, project, file)
+	a, m, err := ix.published(ctx, project, file)
 	if err != nil {
-		ix.fail(w, err)
+		ix.fail(w, r, err)
+		return
+	}
+	cacheControl, err := ix.Packager.SDKs.ArtifactCacheControl(ctx, a)
+	if err != nil {
+		ix.fail(w, r, err)
 		return
 	}
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	w.Header().Set("Cache-Control", "public, max-age=31536000, immutable")
+	w.Header().Set("Cache-Control", cacheControl)
 	w.Header().Set("Content-Length", strconv.Itoa(len(m.Metadata)))
 	if r.Method != http.MethodHead {
 		_, _ = w.Write(m.Metadata)
 	}
 }
 
-func (ix *Index) fail(w http.ResponseWriter, err error) {
-	sdk.Fail(w, ix.Log, "Python index", err)
-}
+func (ix *Index) fail(w http.ResponseWriter, r *http.Request, err error) { ix.edge().Fail(w, r, err) }
 
 // writePage writes an index page with an ETag, revalidated on every use.
-func writePage(w http.ResponseWriter, r *http.Request, format string, body []byte) {
+func writePage(w http.ResponseWriter, r *http.Request, format, cacheControl string, body []byte) {
 	h := sha256.New()
 	h.Write([]byte(format + "\x00"))
 	h.Write(body)
 	etag := `"` + hex.EncodeToString(h.Sum(nil)[:16]) + `"`
 	w.Header().Set("Vary", "Accept, Authorization")
-	w.Header().Set("ETag", etag)
-	w.Header().Set("Cache-Control", "no-cache")
-	if r.Header.Get("If-None-Match") == etag {
-		w.WriteHeader(http.StatusNotModified)
+	w.Header().Set("Cache-Control", cacheControl)
+	if sdk.NotModified(w, r, etag) {
 		return
 	}
 	ct := format
