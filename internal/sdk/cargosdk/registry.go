@@ -103,6 +103,23 @@ func indexPath(name string) string {
 	return name[:2] + "/" + name[2:4] + "/" + name
 }
 
+// indexName returns the crate whose index file is at a path, as [indexPath] spells it
+// for lowercase names.
+func indexName(path string) (string, bool) {
+	name := path[strings.LastIndexByte(path, '/')+1:]
+	return name, name != "" && name == strings.ToLower(name) && indexPath(name) == path
+}
+
+// downloadPath splits a crate download's path under api/v1/crates/:
+// {name}/{version}/download.
+func downloadPath(rest string) (name, version string, ok bool) {
+	parts := strings.Split(rest, "/")
+	if len(parts) != 3 || parts[2] != "download" {
+		return "", "", false
+	}
+	return parts[0], parts[1], true
+}
+
 // crateSDK finds the SDK a crate name spells and its latest build. Owner and plugin
 // owner names hold no '_', but module and plugin names may, so every split is tried.
 func (reg *Registry) crateSDK(ctx context.Context, name string) (sdk.Build, error) {
@@ -113,9 +130,8 @@ func (reg *Registry) crateSDK(ctx context.Context, name string) (sdk.Build, erro
 }
 
 func (reg *Registry) serveIndex(ctx context.Context, w http.ResponseWriter, r *http.Request, rest string) {
-	i := strings.LastIndexByte(rest, '/')
-	name := rest[i+1:]
-	if name == "" || name != strings.ToLower(name) || indexPath(name) != rest {
+	name, ok := indexName(rest)
+	if !ok {
 		reg.edge().Error(w, http.StatusNotFound, "not an index file of this registry")
 		return
 	}
@@ -162,12 +178,12 @@ func (reg *Registry) renderIndex(ctx context.Context, name string) (indexFile, s
 }
 
 func (reg *Registry) serveDownload(ctx context.Context, w http.ResponseWriter, r *http.Request, rest string) {
-	parts := strings.Split(rest, "/")
-	if len(parts) != 3 || parts[2] != "download" {
+	name, version, ok := downloadPath(rest)
+	if !ok {
 		reg.edge().Error(w, http.StatusNotFound, "not a crate download of this registry")
 		return
 	}
-	a, err := reg.Packager.SDKs.Published(ctx, Ecosystem, parts[0], parts[1])
+	a, err := reg.Packager.SDKs.Published(ctx, Ecosystem, name, version)
 	if err != nil {
 		reg.fail(w, r, err)
 		return

@@ -82,38 +82,59 @@ func (reg *Registry) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		return
 	}
+	rq, ok := parseRequest(rest)
+	switch {
+	case !ok:
+		edge.Error(w, http.StatusNotFound, "not a request of this registry")
+	case rq.tarball != "":
+		reg.serveTarball(ctx, w, r, rq.name, rq.tarball)
+	case rq.kind == docFull && acceptsAbbreviated(r.Header.Get("Accept")):
+		reg.serveDoc(ctx, w, r, rq.name, docAbbreviated, "")
+	default:
+		reg.serveDoc(ctx, w, r, rq.name, rq.kind, rq.sub)
+	}
+}
+
+// request is what a request path under [Prefix] asks for: a document of a package, or
+// one of its tarballs (the file name after /-/).
+type request struct {
+	name    string
+	kind    docKind
+	sub     string // the version or dist-tag of a docVersion
+	tarball string
+}
+
+// parseRequest splits the path of a request under [Prefix]: -/package/{name}/dist-tags,
+// {name}/-/{file}, {name} or {name}/{version or tag}, where a scoped name holds one '/'.
+func parseRequest(rest string) (request, bool) {
 	if after, ok := strings.CutPrefix(rest, "-/package/"); ok {
 		name, ok := strings.CutSuffix(after, "/dist-tags")
-		if !ok {
-			edge.Error(w, http.StatusNotFound, "not a request of this registry")
-			return
-		}
-		reg.serveDoc(ctx, w, r, name, docTags, "")
-		return
+		return request{name: name, kind: docTags}, ok
 	}
 	if name, file, ok := strings.Cut(rest, "/-/"); ok {
-		reg.serveTarball(ctx, w, r, name, file)
-		return
+		return request{name: name, tarball: file}, file != ""
 	}
-	name, sub := rest, ""
+	rq := request{name: rest, kind: docFull}
 	// @scope/name or @scope/name/version-or-tag.
 	if i := strings.IndexByte(rest, '/'); i >= 0 {
 		if j := strings.IndexByte(rest[i+1:], '/'); j >= 0 {
-			name, sub = rest[:i+1+j], rest[i+1+j+1:]
-			if sub == "" || strings.Contains(sub, "/") {
-				edge.Error(w, http.StatusNotFound, "not a request of this registry")
-				return
+			rq.name, rq.sub, rq.kind = rest[:i+1+j], rest[i+1+j+1:], docVersion
+			if rq.sub == "" || strings.Contains(rq.sub, "/") {
+				return request{}, false
 			}
 		}
 	}
-	switch {
-	case sub != "":
-		reg.serveDoc(ctx, w, r, name, docVersion, sub)
-	case acceptsAbbreviated(r.Header.Get("Accept")):
-		reg.serveDoc(ctx, w, r, name, docAbbreviated, "")
-	default:
-		reg.serveDoc(ctx, w, r, name, docFull, "")
+	return rq, true
+}
+
+// tarballVersion returns the version a tarball's file name spells:
+// {name without scope}-{version}.tgz.
+func tarballVersion(name, file string) (string, bool) {
+	version, ok := strings.CutPrefix(file, baseName(name)+"-")
+	if ok {
+		version, ok = strings.CutSuffix(version, ".tgz")
 	}
+	return version, ok && version != ""
 }
 
 // acceptsAbbreviated reports whether an Accept header asks for abbreviated metadata
@@ -294,10 +315,7 @@ func (reg *Registry) distTags(ctx context.Context, b sdk.Build, pkg *pkgVersions
 }
 
 func (reg *Registry) serveTarball(ctx context.Context, w http.ResponseWriter, r *http.Request, name, file string) {
-	version, ok := strings.CutPrefix(file, baseName(name)+"-")
-	if ok {
-		version, ok = strings.CutSuffix(version, ".tgz")
-	}
+	version, ok := tarballVersion(name, file)
 	if !ok || !strings.HasPrefix(name, reg.Packager.scope()+"/") {
 		reg.edge().Error(w, http.StatusNotFound, "not a tarball of this registry")
 		return

@@ -113,7 +113,7 @@ type fixture struct {
 	name  string
 }
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t testing.TB) *fixture {
 	t.Helper()
 	ctx := context.Background()
 	st, err := sqlitestore.Open(filepath.Join(t.TempDir(), "lathe.db"))
@@ -200,7 +200,7 @@ func newFixture(t *testing.T) *fixture {
 	return fx
 }
 
-func (fx *fixture) get(t *testing.T, method, path string, header ...string) *httptest.ResponseRecorder {
+func (fx *fixture) get(t testing.TB, method, path string, header ...string) *httptest.ResponseRecorder {
 	t.Helper()
 	r := httptest.NewRequest(method, path, nil)
 	for i := 0; i+1 < len(header); i += 2 {
