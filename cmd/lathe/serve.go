@@ -57,6 +57,7 @@ down gracefully. Once listening, it prints one line to stdout:
 	parseCacheBytes := c.Int("parse-cache-bytes", registry.DefaultParseCacheBytes, "`BYTES` of .proto source whose parse results are kept to speed up pushes; 0 disables")
 	publicURL := c.String("public-url", "", "`URL` clients reach the server at, for package registry URLs; default: the URL it listens on")
 	goHost := c.String("go-host", "", "`HOST` that Go SDK module paths start with (HOST/gen/go/...); default: the host of --public-url without its port")
+	maxJobWaiters := c.Int("max-job-waiters", sdk.DefaultMaxWaiters, "most requests told at once that the SDK generation they wait for is done (`N`); more wait as long but notice only when they next read the store")
 	goUpstream := c.String("go-upstream", gosdk.DefaultUpstream, "module proxy `URL` the Go module proxy forwards every other module and the checksum database to, so that it can be the go command's only GOPROXY; off forwards nothing")
 	ef := addEngineFlags(c)
 	var logLevel slog.Level
@@ -73,6 +74,9 @@ down gracefully. Once listening, it prints one line to stdout:
 	}
 	if *maxFiles <= 0 || *maxFileBytes <= 0 || *maxModuleBytes <= 0 || *parseCacheBytes < 0 {
 		return c.usageErrorf("--max-files, --max-file-bytes and --max-module-bytes must be positive, --parse-cache-bytes not negative")
+	}
+	if *maxJobWaiters < 0 {
+		return c.usageErrorf("--max-job-waiters must not be negative")
 	}
 	if *readHeaderTimeout <= 0 {
 		return c.usageErrorf("--read-header-timeout must be positive")
@@ -147,6 +151,7 @@ down gracefully. Once listening, it prints one line to stdout:
 	// Go modules are generated when first asked for; they are in the queue too, for
 	// explicit requests (lathe sdk generate) and so that failures are listed with the rest.
 	jobs := sdk.NewJobs(sdks, logger, crates, npmPackages, pyPackages, &goProxy.Packager)
+	jobs.SetMaxWaiters(*maxJobWaiters)
 	mux.Handle("/", api.Handler(reg, api.Config{MaxMessageBytes: *maxRequestBytes, Logger: logger, Engine: engine, Jobs: jobs}))
 	mux.Handle(cargosdk.Prefix, &cargosdk.Registry{Packager: crates, Jobs: jobs, PublicURL: public, Log: logger})
 	mux.Handle(pysdk.Prefix, &pysdk.Index{Packager: pyPackages, Jobs: jobs, Log: logger})

@@ -26,20 +26,20 @@ func (r *Registry) Artifact(ctx context.Context, ecosystem, name, version string
 	return a, nil
 }
 
-// ListArtifacts lists the published versions of a package in publication order, only
-// those generated from modules the caller can see.
+// ListArtifacts lists the published versions of a package in publication order. A
+// version generated from a module the caller may not see (a deleted module of the same
+// name, say) keeps its place as a zero Artifact, so that offsets into the list stay right.
 func (r *Registry) ListArtifacts(ctx context.Context, ecosystem, name string, page store.Page) ([]store.Artifact, error) {
 	all, err := r.store.ListArtifacts(ctx, ecosystem, name, page)
 	if err != nil {
 		return nil, err
 	}
-	visible := all[:0]
-	for _, a := range all {
-		if _, err := r.ReadableModule(ctx, a.ModuleID); err == nil {
-			visible = append(visible, a)
+	for i, a := range all {
+		if _, err := r.ReadableModule(ctx, a.ModuleID); err != nil {
+			all[i] = store.Artifact{}
 		}
 	}
-	return visible, nil
+	return all, nil
 }
 
 // PublishArtifact publishes a version of a package generated from a module the caller

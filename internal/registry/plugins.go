@@ -107,6 +107,20 @@ func (r *Registry) PluginVersion(ctx context.Context, owner, name, version strin
 	return pv, nil
 }
 
+// Plugins lists the plugins of an owner, or of all owners if ownerName is empty, by
+// name. Plugins are public.
+func (r *Registry) Plugins(ctx context.Context, ownerName string, page store.Page) ([]store.Plugin, error) {
+	ownerID := ""
+	if ownerName != "" {
+		o, err := r.Owner(ctx, "", ownerName)
+		if err != nil {
+			return nil, err
+		}
+		ownerID = o.ID
+	}
+	return r.store.ListPlugins(ctx, ownerID, page)
+}
+
 // PluginVersions lists every revision of every version of a plugin, newest first.
 func (r *Registry) PluginVersions(ctx context.Context, owner, name string) ([]store.PluginVersion, error) {
 	o, err := r.store.OwnerByName(ctx, owner)

@@ -13,7 +13,7 @@ import (
 )
 
 // GenerationError is a package version that could not be generated: which package,
-// module, commit and plugin, and the plugin's own error. [Fail] adds what to do.
+// module, commit and plugin, and the plugin's own error. [Edge.Fail] adds what to do.
 type GenerationError struct {
 	Ecosystem, Package, Version string
 	Build                       Build

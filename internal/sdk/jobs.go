@@ -62,16 +62,35 @@ type Jobs struct {
 	ecosystems map[string]Ecosystem
 	log        *slog.Logger
 	wake       chan struct{}
+	// poll is how often a waiter reads the store for its job: jobs that another
+	// process runs finish without this one hearing of it.
+	poll time.Duration
 
-	mu      sync.Mutex
-	waiters map[int64][]chan error
-	running map[int64]bool
+	mu sync.Mutex
+	// waiters are the waiters this process's workers tell when a job is done, at most
+	// maxWaiters; others only poll.
+	waiters    map[int64]map[chan error]struct{}
+	nwaiters   int
+	maxWaiters int
+	running    map[int64]bool
+	// interests are the interests known to be on record, so that requests for an SDK
+	// do not write them again; at most maxKnownInterests, starting over when full.
+	interests map[store.Interest]bool
 }
+
+// DefaultMaxWaiters is how many requests may wait for jobs at once to be told as soon as
+// they are done, unless configured otherwise ([Jobs.SetMaxWaiters]); more wait as long,
+// but notice only when they next read the store.
+const DefaultMaxWaiters = 10000
+
+// maxKnownInterests bounds Jobs.interests.
+const maxKnownInterests = 10000
 
 // NewJobs returns a queue for the ecosystems and registers it for label moves.
 func NewJobs(s *Service, log *slog.Logger, ecosystems ...Ecosystem) *Jobs {
-	j := &Jobs{s: s, ecosystems: map[string]Ecosystem{}, log: log, wake: make(chan struct{}, 1),
-		waiters: map[int64][]chan error{}, running: map[int64]bool{}}
+	j := &Jobs{s: s, ecosystems: map[string]Ecosystem{}, log: log, wake: make(chan struct{}, 1), poll: time.Second,
+		waiters: map[int64]map[chan error]struct{}{}, maxWaiters: DefaultMaxWaiters, running: map[int64]bool{},
+		interests: map[store.Interest]bool{}}
 	for _, e := range ecosystems {
 		j.ecosystems[e.Name()] = e
 	}
@@ -79,12 +98,32 @@ func NewJobs(s *Service, log *slog.Logger, ecosystems ...Ecosystem) *Jobs {
 	return j
 }
 
+// SetMaxWaiters sets how many waiters are told at once when their job is done (see
+// [DefaultMaxWaiters]); call it before Run and Wait.
+func (j *Jobs) SetMaxWaiters(n int) { j.maxWaiters = n }
+
 // Interest records interest in an SDK and, the first time, enqueues the head of the
 // module's default label. It returns that job (zero if there was nothing to enqueue).
 func (j *Jobs) Interest(ctx context.Context, eco string, b Build) (store.Job, error) {
-	created, err := j.s.reg.AddInterest(ctx, store.Interest{ModuleID: b.Module.ID, Ecosystem: eco, Generator: GeneratorString(b.SDK.Gen)})
-	if err != nil || !created {
+	in := store.Interest{ModuleID: b.Module.ID, Ecosystem: eco, Generator: GeneratorString(b.SDK.Gen)}
+	j.mu.Lock()
+	known := j.interests[in]
+	j.mu.Unlock()
+	if known {
+		return store.Job{}, nil
+	}
+	created, err := j.s.reg.AddInterest(ctx, in)
+	if err != nil {
 		return store.Job{}, err
+	}
+	j.mu.Lock()
+	if len(j.interests) >= maxKnownInterests {
+		j.interests = map[store.Interest]bool{}
+	}
+	j.interests[in] = true
+	j.mu.Unlock()
+	if !created {
+		return store.Job{}, nil
 	}
 	j.log.Info("new interest in an SDK", "ecosystem", eco, "sdk", b.SDK.String())
 	return j.Enqueue(ctx, eco, b)
@@ -115,26 +154,61 @@ func (j *Jobs) Enqueue(ctx context.Context, eco string, b Build) (store.Job, err
 	return job, nil
 }
 
-// Wait waits until a job is done, returning its error if it failed.
+// Wait waits until a job is done, returning its error if it failed. A job this process
+// runs is reported as soon as it is done; one that another process runs, when the store
+// next says so.
 func (j *Jobs) Wait(ctx context.Context, id int64) error {
 	ch := make(chan error, 1)
-	j.mu.Lock()
-	j.waiters[id] = append(j.waiters[id], ch)
-	j.mu.Unlock()
-	// The job may have finished before the waiter was registered.
-	if done, err := j.finished(ctx, id); done {
-		return err
+	if j.addWaiter(id, ch) {
+		defer j.removeWaiter(id, ch)
 	}
-	select {
-	case err := <-ch:
-		return err
-	case <-ctx.Done():
-		return ctx.Err()
+	tick := time.NewTicker(j.poll)
+	defer tick.Stop()
+	for {
+		// The job may have finished before the waiter was registered, or elsewhere.
+		if done, err := j.finished(ctx, id); done {
+			return err
+		}
+		select {
+		case err := <-ch:
+			return err
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-tick.C:
+		}
+	}
+}
+
+// addWaiter registers ch to be told when job id is done, unless maxWaiters are already.
+func (j *Jobs) addWaiter(id int64, ch chan error) bool {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.nwaiters >= j.maxWaiters {
+		return false
+	}
+	if j.waiters[id] == nil {
+		j.waiters[id] = map[chan error]struct{}{}
+	}
+	j.waiters[id][ch] = struct{}{}
+	j.nwaiters++
+	return true
+}
+
+func (j *Jobs) removeWaiter(id int64, ch chan error) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if _, ok := j.waiters[id][ch]; !ok {
+		return // told, and removed then
+	}
+	delete(j.waiters[id], ch)
+	j.nwaiters--
+	if len(j.waiters[id]) == 0 {
+		delete(j.waiters, id)
 	}
 }
 
 func (j *Jobs) finished(ctx context.Context, id int64) (bool, error) {
-	jobs, err := j.s.reg.Store().Jobs(ctx, 0, store.Page{})
+	jobs, err := j.s.reg.Jobs(ctx, 0, store.Page{})
 	if err != nil {
 		return false, nil
 	}
@@ -256,9 +330,10 @@ func (j *Jobs) run(ctx context.Context, job store.Job) {
 	delete(j.running, job.ID)
 	waiters := j.waiters[job.ID]
 	delete(j.waiters, job.ID)
+	j.nwaiters -= len(waiters)
 	j.mu.Unlock()
-	for _, ch := range waiters {
-		ch <- err
+	for ch := range waiters {
+		ch <- err // buffered: a waiter that left is not waited for
 	}
 }
 
@@ -319,15 +394,30 @@ func (j *Jobs) ecosystemNames() []string {
 // for its first one.
 const FirstWait = 2 * time.Minute
 
-// Ensure is what a package index does when asked for an SDK: it records interest in the
-// SDK and, if nothing of it is published yet (unpublished), generates the first version
-// as [Jobs.First] does.
-func (j *Jobs) Ensure(ctx context.Context, eco string, b Build, unpublished bool) error {
-	if unpublished {
-		return j.First(ctx, eco, b)
+// List is what a package index does when asked for an SDK's package: it lists what is
+// published of it (list returns how many versions it found), records interest in the
+// SDK, and if nothing is published yet generates the first version as [Jobs.First] does
+// and lists again. Still nothing is ErrNotFound, saying that what (e.g. "crate NAME")
+// has no published version yet.
+func (j *Jobs) List(ctx context.Context, eco string, b Build, what string, list func(context.Context) (int, error)) error {
+	n, err := list(ctx)
+	if err != nil {
+		return err
 	}
-	_, err := j.Interest(ctx, eco, b)
-	return err
+	if n > 0 {
+		_, err := j.Interest(ctx, eco, b)
+		return err
+	}
+	if err := j.First(ctx, eco, b); err != nil {
+		return err
+	}
+	if n, err = list(ctx); err != nil {
+		return err
+	}
+	if n == 0 {
+		return notFoundf("%s has no published version yet (lathe sdk jobs shows why)", what)
+	}
+	return nil
 }
 
 // First records interest in an SDK of which nothing is published yet, queues its build

@@ -199,10 +199,11 @@ func TestFailuresRemembered(t *testing.T) {
 		t.Errorf("failed jobs = %+v, %v; want the failure", failed, err)
 	}
 
-	// Ensure answers with the remembered failure and runs nothing.
+	// Listing a package with nothing published answers with the remembered failure and
+	// runs nothing.
 	jobs := NewJobs(s, slog.New(slog.DiscardHandler), eco)
-	if err := jobs.Ensure(ctx, "test", b, true); err != ge || eco.packs.Load() != 1 {
-		t.Errorf("Ensure = %v after %d packs; want the remembered error after 1", err, eco.packs.Load())
+	if err := jobs.List(ctx, "test", b, "package p", func(context.Context) (int, error) { return 0, nil }); err != ge || eco.packs.Load() != 1 {
+		t.Errorf("List = %v after %d packs; want the remembered error after 1", err, eco.packs.Load())
 	}
 
 	// A queued job is deliberate: it runs, fails again, and waits longer to be retried.
@@ -296,4 +297,102 @@ func registryWithPlugin(t *testing.T) (store.Store, *registry.Registry) {
 		t.Fatal(err)
 	}
 	return st, reg
+}
+
+// A waiter of a job that another process finishes or fails returns when the store says
+// so, and one that gives up leaves nothing behind; past the bound, waiters only poll.
+func TestWaitJobDoneElsewhere(t *testing.T) {
+	ctx := auth.AsSystem(context.Background())
+	st, reg := registryWithPlugin(t)
+	var m store.Module
+	var c store.Commit
+	err := st.Update(ctx, func(tx store.Tx) error {
+		alice, err := tx.CreateOwner(ctx, store.Owner{ID: registry.NewID(), Name: "alice", Kind: store.OwnerUser})
+		if err != nil {
+			return err
+		}
+		if m, err = tx.CreateModule(ctx, store.Module{ID: registry.NewID(), OwnerID: alice.ID, Name: "m", Visibility: store.Public, State: store.Active, DefaultLabelName: "main"}); err != nil {
+			return err
+		}
+		c, err = tx.CreateCommit(ctx, store.Commit{ID: registry.NewID(), ModuleID: m.ID, OwnerID: alice.ID, Digest: make([]byte, 64), Manifest: "x", CreatedByUserID: alice.ID})
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	jobs := NewJobs(New(reg, memblob.New(), nil), slog.New(slog.DiscardHandler), &testEcosystem{})
+	jobs.poll = 10 * time.Millisecond
+	enqueue := func(gen string) store.Job {
+		t.Helper()
+		var job store.Job
+		err := st.Update(ctx, func(tx store.Tx) (err error) {
+			job, err = tx.EnqueueJob(ctx, store.Job{Ecosystem: "test", ModuleID: m.ID, CommitID: c.ID, Generator: gen, PluginVersion: "v1.0.0", PluginRevision: 1})
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return job
+	}
+	// wait starts a waiter, lets it register, has "another process" end the job with
+	// end, and returns what the waiter returned.
+	wait := func(ctx context.Context, job store.Job, end func(tx store.Tx) error) error {
+		t.Helper()
+		res := make(chan error, 1)
+		go func() { res <- jobs.Wait(ctx, job.ID) }()
+		for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(time.Millisecond) {
+			jobs.mu.Lock()
+			n := jobs.nwaiters
+			jobs.mu.Unlock()
+			if n > 0 || jobs.maxWaiters == 0 {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatal("the waiter did not register")
+			}
+		}
+		if end != nil {
+			if err := st.Update(ctx, end); err != nil {
+				t.Fatal(err)
+			}
+		}
+		select {
+		case err := <-res:
+			return err
+		case <-time.After(10 * time.Second):
+			t.Fatal("the waiter did not return")
+			return nil
+		}
+	}
+	noWaiters := func() {
+		t.Helper()
+		jobs.mu.Lock()
+		defer jobs.mu.Unlock()
+		if len(jobs.waiters) != 0 || jobs.nwaiters != 0 {
+			t.Errorf("%d waiters of %d jobs left", jobs.nwaiters, len(jobs.waiters))
+		}
+	}
+
+	job := enqueue("plugin:acme/a")
+	if err := wait(ctx, job, func(tx store.Tx) error { return tx.FinishJob(ctx, job.ID) }); err != nil {
+		t.Errorf("a job finished elsewhere: %v", err)
+	}
+	noWaiters()
+	job = enqueue("plugin:acme/b")
+	if err := wait(ctx, job, func(tx store.Tx) error { return tx.FailJob(ctx, job.ID, "it broke") }); err == nil || err.Error() != "it broke" {
+		t.Errorf("a job failed elsewhere: %v", err)
+	}
+	noWaiters()
+	job = enqueue("plugin:acme/c")
+	gone, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+	defer cancel()
+	if err := wait(gone, job, nil); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("a waiter that gave up: %v", err)
+	}
+	noWaiters()
+	jobs.SetMaxWaiters(0)
+	if err := wait(ctx, job, func(tx store.Tx) error { return tx.FinishJob(ctx, job.ID) }); err != nil {
+		t.Errorf("a waiter past the bound: %v", err)
+	}
+	noWaiters()
 }

@@ -26,14 +26,14 @@ func TestPagesCheckAccess(t *testing.T) {
 	}
 	asAlice := auth.WithUser(ctx, alice)
 	for range 2 {
-		if got, err := pages.Get(asAlice, reg, "k", "crate k", 0, render); err != nil || got != "page" {
+		if got, _, err := pages.Get(asAlice, reg, "k", "crate k", 0, render); err != nil || got != "page" {
 			t.Fatalf("Get as the owner = %q, %v", got, err)
 		}
 	}
 	if renders != 1 {
 		t.Errorf("rendered %d times, want 1", renders)
 	}
-	_, err := pages.Get(ctx, reg, "k", "crate k", 0, render)
+	_, _, err := pages.Get(ctx, reg, "k", "crate k", 0, render)
 	if !errors.Is(err, ErrNotFound) || err.Error() != "not found: no crate k" {
 		t.Errorf("Get anonymously: %v, want not found: no crate k", err)
 	}
@@ -56,7 +56,7 @@ func TestPagesNewPublication(t *testing.T) {
 	}
 	get := func() int {
 		t.Helper()
-		got, err := pages.Get(ctx, reg, "k", "crate k", s.Publications("cargo", "k"), render)
+		got, _, err := pages.Get(ctx, reg, "k", "crate k", s.Publications("cargo", "k"), render)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -1,17 +1,12 @@
 package sdk
 
 import (
-	"errors"
-	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"strings"
 	"testing"
 	"time"
 
-	"github.com/lathe-registry/lathe/internal/codegen"
 	"github.com/lathe-registry/lathe/internal/store"
 )
 
@@ -56,34 +51,6 @@ func TestParseBSRVersionRejects(t *testing.T) {
 		if p, ok := ParseBSRVersion(v); ok {
 			t.Errorf("ParseBSRVersion(%q) = %+v, want failure", v, p)
 		}
-	}
-}
-
-// Clients get a failed generation's whole message with a status that is neither 404 nor
-// 5xx, so that they print it, try no other registry and do not retry.
-func TestFailGeneration(t *testing.T) {
-	ge := &GenerationError{Ecosystem: "go", Package: "p", Version: "v1", Err: fmt.Errorf("%w: a.proto: bad", codegen.ErrPlugin),
-		Build: Build{SDK: SDK{Owner: "o", Module: "m"}, Commit: store.Commit{ID: "0123456789abcdef0123456789abcdef"},
-			Steps: []Step{{Owner: "acme", Name: "gen", Version: store.PluginVersion{Version: "v1.0.0"}}}}}
-	for _, c := range []struct {
-		err  error
-		code int
-		want string
-	}{
-		{ge, http.StatusFailedDependency, ge.Error() + ". " + ge.Advice()},
-		{fmt.Errorf("dependency: %w", ge), http.StatusFailedDependency, ge.Error() + ". " + ge.Advice()},
-		{fmt.Errorf("%w: x", codegen.ErrPlugin), http.StatusFailedDependency, "generating the package failed: plugin failed: x"},
-		{notFoundf("no such thing"), http.StatusNotFound, "not found: no such thing"},
-		{errors.New("disk on fire"), http.StatusInternalServerError, "internal error; the server log has details"},
-	} {
-		rec := httptest.NewRecorder()
-		Fail(rec, slog.New(slog.DiscardHandler), "test", c.err)
-		if rec.Code != c.code || strings.TrimSpace(rec.Body.String()) != c.want {
-			t.Errorf("Fail(%v) = %d %q, want %d %q", c.err, rec.Code, rec.Body, c.code, c.want)
-		}
-	}
-	if ge.Error() != "generating go package p v1 of module o/m at commit 0123456789ab with acme/gen:v1.0.0 failed: plugin failed: a.proto: bad" {
-		t.Errorf("message: %s", ge.Error())
 	}
 }
 

@@ -4,16 +4,13 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"strconv"
 	"sync"
 	"time"
 
 	"github.com/lathe-registry/lathe/internal/blob"
-	"github.com/lathe-registry/lathe/internal/codegen"
 	"github.com/lathe-registry/lathe/internal/registry"
 	"github.com/lathe-registry/lathe/internal/store"
 )
@@ -57,6 +54,18 @@ func (s *Service) Published(ctx context.Context, ecosystem, name, version string
 	return a, nil
 }
 
+// CountOf counts the versions in a package's list that were generated from the module:
+// a list may keep the place of an earlier module of the same name.
+func CountOf(arts []store.Artifact, moduleID string) int {
+	n := 0
+	for _, a := range arts {
+		if a.ModuleID == moduleID {
+			n++
+		}
+	}
+	return n
+}
+
 func (s *Service) remember(a store.Artifact) {
 	s.cache.mu.Lock()
 	defer s.cache.mu.Unlock()
@@ -67,10 +76,15 @@ func (s *Service) remember(a store.Artifact) {
 }
 
 // ServeArchive writes an artifact's archive as the response, with range and conditional
-// request support.
-func (s *Service) ServeArchive(w http.ResponseWriter, r *http.Request, a store.Artifact, contentType string) error {
+// request support; only a public module's archive may be kept by shared caches (see
+// [CacheControl]). ctx carries the caller.
+func (s *Service) ServeArchive(ctx context.Context, w http.ResponseWriter, r *http.Request, a store.Artifact, contentType string) error {
+	cacheControl, err := s.ArtifactCacheControl(ctx, a)
+	if err != nil {
+		return err
+	}
 	w.Header().Set("Content-Type", contentType)
-	w.Header().Set("Cache-Control", "public, max-age=31536000, immutable")
+	w.Header().Set("Cache-Control", cacheControl)
 	s.cache.mu.Lock()
 	data, ok := s.cache.archives[a.Blob]
 	s.cache.mu.Unlock()
@@ -78,7 +92,7 @@ func (s *Service) ServeArchive(w http.ResponseWriter, r *http.Request, a store.A
 		serveBytes(w, r, a, data)
 		return nil
 	}
-	rc, err := s.Open(r.Context(), a)
+	rc, err := s.Open(ctx, a)
 	if err != nil {
 		return err
 	}
@@ -136,86 +150,6 @@ func serveBytes(w http.ResponseWriter, r *http.Request, a store.Artifact, data [
 	}
 }
 
-// TextError answers with a status and a plain-text message, which package managers show
-// their users.
-func TextError(w http.ResponseWriter, code int, msg string) {
-	const contentType = "text/plain; charset=utf-8"
-	if code == http.StatusFailedDependency && FailedDependency(w, contentType, []byte(msg+"\n"), msg) {
-		return
-	}
-	w.Header().Set("Content-Type", contentType)
-	w.Header().Set("Cache-Control", "no-cache")
-	w.WriteHeader(code)
-	_, _ = io.WriteString(w, msg+"\n")
-}
-
-// maxReason bounds a status line's reason phrase.
-const maxReason = 1024
-
-// FailedDependency answers 424 with body over HTTP/1.x, msg being the status line's
-// reason phrase too, as PyPI does for its errors: uv and Yarn print the status line but no
-// body, and pip prints it with -vv. net/http writes only standard phrases, so the response
-// is written on the hijacked connection, which is then closed. It reports false, having
-// written nothing, where there is no connection to take (HTTP/2 has no phrases).
-func FailedDependency(w http.ResponseWriter, contentType string, body []byte, msg string) bool {
-	conn, rw, err := http.NewResponseController(w).Hijack()
-	if err != nil {
-		return false
-	}
-	defer conn.Close()
-	reason := []byte(msg)
-	if len(reason) > maxReason {
-		reason = append(reason[:maxReason-3], "..."...)
-	}
-	for i, c := range reason {
-		if c < ' ' || c > '~' {
-			reason[i] = '?' // a phrase is one line of visible ASCII
-		}
-	}
-	fmt.Fprintf(rw, "HTTP/1.1 424 %s\r\nContent-Type: %s\r\nCache-Control: no-cache\r\n"+
-		"Content-Length: %d\r\nConnection: close\r\n\r\n%s", reason, contentType, len(body), body)
-	_ = rw.Flush()
-	return true
-}
-
-// Fail answers with the status an error calls for: 404 for what does not exist or may not
-// be seen, 424 with the plugin's words for a failed generation (for a [*GenerationError],
-// its whole message: package, module, commit, plugin, the plugin's error and what to
-// do), which package managers print, and 500 with a pointer to the log (where it is
-// written, under what) for anything else.
-func Fail(w http.ResponseWriter, log *slog.Logger, what string, err error) {
-	msg, failed := PluginFailure(err)
-	switch {
-	case errors.Is(err, ErrNotFound):
-		TextError(w, http.StatusNotFound, err.Error())
-	case failed:
-		// Not a 5xx, which package managers retry although the generation would fail the
-		// same way: the request depends on a generation that failed. Nor a 404 or 410, on
-		// which the go command would ask the next proxy in its list.
-		TextError(w, http.StatusFailedDependency, msg)
-	case errors.Is(err, context.Canceled):
-		// The client went away.
-	default:
-		log.Error(what, "err", err)
-		TextError(w, http.StatusInternalServerError, "internal error; the server log has details")
-	}
-}
-
-// PluginFailure returns what to tell a client about a generation that failed, for
-// protocols that carry the message otherwise than [Fail] does.
-func PluginFailure(err error) (string, bool) {
-	var ge *GenerationError
-	switch {
-	case errors.As(err, &ge) && errors.Is(ge.Err, codegen.ErrPlugin):
-		return ge.Error() + ". " + ge.Advice(), true
-	case errors.As(err, &ge):
-		return ge.Error() + "; lathe sdk jobs lists failed generations", true
-	case errors.Is(err, codegen.ErrPlugin):
-		return "generating the package failed: " + err.Error(), true
-	}
-	return "", false
-}
-
 // PageTTL is how long a rendered index page is reused: a version published since then
 // appears at most that much later.
 const PageTTL = time.Second
@@ -243,31 +177,34 @@ type cachedPage[V any] struct {
 // publication seq of its package (read before the call, so that a version published while
 // the page renders makes it stale). render also returns the module whose access decides
 // who may see the page; a page from the cache is returned only if the caller may read
-// that module, else ErrNotFound saying there is no what (e.g. "crate NAME").
-func (p *Pages[V]) Get(ctx context.Context, reg *registry.Registry, key, what string, seq uint64, render func() (V, string, error)) (V, error) {
+// that module, else ErrNotFound saying there is no what (e.g. "crate NAME"). It returns
+// the Cache-Control of the page too: private unless the module is public (see
+// [CacheControl]).
+func (p *Pages[V]) Get(ctx context.Context, reg *registry.Registry, key, what string, seq uint64, render func() (V, string, error)) (V, string, error) {
+	var zero V
 	now := time.Now()
 	p.mu.Lock()
 	c, ok := p.pages[key]
 	p.mu.Unlock()
-	if ok && now.Before(c.expires) && c.seq == seq {
-		if _, err := reg.ReadableModule(ctx, c.moduleID); err != nil {
-			var zero V
-			if errors.Is(err, ErrNotFound) {
-				err = notFoundf("no %s", what)
-			}
-			return zero, err
+	if !ok || !now.Before(c.expires) || c.seq != seq {
+		page, moduleID, err := render()
+		if err != nil {
+			return zero, "", err
 		}
-		return c.page, nil
+		c = cachedPage[V]{page: page, moduleID: moduleID, expires: now.Add(PageTTL), seq: seq}
+		p.mu.Lock()
+		if p.pages == nil || len(p.pages) >= maxCachedPages {
+			p.pages = map[string]cachedPage[V]{}
+		}
+		p.pages[key] = c
+		p.mu.Unlock()
 	}
-	page, moduleID, err := render()
+	m, err := reg.ReadableModule(ctx, c.moduleID)
+	if errors.Is(err, ErrNotFound) {
+		err = notFoundf("no %s", what)
+	}
 	if err != nil {
-		return page, err
+		return zero, "", err
 	}
-	p.mu.Lock()
-	if p.pages == nil || len(p.pages) >= maxCachedPages {
-		p.pages = map[string]cachedPage[V]{}
-	}
-	p.pages[key] = cachedPage[V]{page: page, moduleID: moduleID, expires: now.Add(PageTTL), seq: seq}
-	p.mu.Unlock()
-	return page, nil
+	return c.page, CacheControl(m.Visibility, false), nil
 }

@@ -1,12 +1,9 @@
 package cargosdk
 
 import (
-	"archive/tar"
 	"bytes"
-	"compress/gzip"
 	"encoding/json"
 	"errors"
-	"io"
 	"maps"
 	"slices"
 	"strings"
@@ -135,44 +132,6 @@ func TestRustPath(t *testing.T) {
 		if got := rustPath(pkg); got != want {
 			t.Errorf("rustPath(%s) = %s, want %s", pkg, got, want)
 		}
-	}
-}
-
-// Packing the same files gives the same bytes; every entry is under name-version/.
-func TestTarGzDeterministic(t *testing.T) {
-	files := map[string][]byte{"Cargo.toml": []byte("[package]\n"), "src/lib.rs": []byte("// lib\n"), "src/a.v1.rs": []byte("// a\n")}
-	one, err := sdk.TarGz("c-1.0.0", crateTime, files)
-	if err != nil {
-		t.Fatal(err)
-	}
-	two, _ := sdk.TarGz("c-1.0.0", crateTime, files)
-	if !bytes.Equal(one, two) {
-		t.Fatal("two packings differ")
-	}
-	zr, err := gzip.NewReader(bytes.NewReader(one))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if zr.Name != "" || !zr.ModTime.IsZero() {
-		t.Errorf("gzip header has name %q, time %v", zr.Name, zr.ModTime)
-	}
-	tr := tar.NewReader(zr)
-	var names []string
-	for {
-		h, err := tr.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		names = append(names, h.Name)
-		if h.Mode != 0o644 || !h.ModTime.Equal(crateTime) || h.Uid != 0 || h.Uname != "" {
-			t.Errorf("%s: mode %o, time %v, uid %d, uname %q", h.Name, h.Mode, h.ModTime, h.Uid, h.Uname)
-		}
-	}
-	if got := strings.Join(names, " "); got != "c-1.0.0/Cargo.toml c-1.0.0/src/a.v1.rs c-1.0.0/src/lib.rs" {
-		t.Errorf("entries: %s", got)
 	}
 }
 

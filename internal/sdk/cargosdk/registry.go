@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -39,6 +38,13 @@ type Registry struct {
 	index sdk.Pages[indexFile]
 }
 
+// edge answers errors as cargo reads them: plain text, which it prints for answers other
+// than 404.
+func (reg *Registry) edge() *sdk.Edge {
+	return &sdk.Edge{Ecosystem: Ecosystem, Log: reg.Log, TokenHelp: `, then cargo login --registry NAME "Bearer <token>"`,
+		Challenge: `Cargo login_url="` + reg.PublicURL + `"`}
+}
+
 // indexFile is a rendered index file.
 type indexFile struct {
 	body, etag string
@@ -47,7 +53,7 @@ type indexFile struct {
 func (reg *Registry) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		w.Header().Set("Allow", "GET, HEAD")
-		sdk.TextError(w, http.StatusMethodNotAllowed, "the Cargo registry is read-only")
+		reg.edge().Error(w, http.StatusMethodNotAllowed, "the Cargo registry is read-only")
 		return
 	}
 	root, rest := Prefix, strings.TrimPrefix(r.URL.Path, Prefix)
@@ -55,17 +61,12 @@ func (reg *Registry) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if after, ok := strings.CutPrefix(r.URL.Path, AuthPrefix); ok {
 		root, rest, authRequired = AuthPrefix, after, true
 	}
-	ctx, err := auth.FromRequest(r.Context(), reg.Packager.SDKs.Registry().Store(), r)
-	if errors.Is(err, auth.ErrInvalidToken) {
-		sdk.TextError(w, http.StatusUnauthorized, "invalid token: create one with lathe token create, then cargo login --registry NAME \"Bearer <token>\"")
-		return
-	} else if err != nil {
-		reg.fail(w, err)
-		return
+	ctx, err := auth.FromRequest(r.Context(), reg.Packager.SDKs.Registry().Users(), r)
+	if _, ok := auth.User(ctx); err == nil && authRequired && !ok {
+		err = fmt.Errorf("%w: cargo login --registry NAME \"Bearer <token from lathe token create>\"", sdk.ErrTokenRequired)
 	}
-	if _, ok := auth.User(ctx); authRequired && !ok {
-		w.Header().Set("WWW-Authenticate", `Cargo login_url="`+reg.PublicURL+`"`)
-		sdk.TextError(w, http.StatusUnauthorized, "this index needs a token: cargo login --registry NAME \"Bearer <token from lathe token create>\"")
+	if err != nil {
+		reg.fail(w, r, err)
 		return
 	}
 	switch {
@@ -102,50 +103,47 @@ func indexPath(name string) string {
 	return name[:2] + "/" + name[2:4] + "/" + name
 }
 
+// indexName returns the crate whose index file is at a path, as [indexPath] spells it
+// for lowercase names.
+func indexName(path string) (string, bool) {
+	name := path[strings.LastIndexByte(path, '/')+1:]
+	return name, name != "" && name == strings.ToLower(name) && indexPath(name) == path
+}
+
+// downloadPath splits a crate download's path under api/v1/crates/:
+// {name}/{version}/download.
+func downloadPath(rest string) (name, version string, ok bool) {
+	parts := strings.Split(rest, "/")
+	if len(parts) != 3 || parts[2] != "download" {
+		return "", "", false
+	}
+	return parts[0], parts[1], true
+}
+
 // crateSDK finds the SDK a crate name spells and its latest build. Owner and plugin
 // owner names hold no '_', but module and plugin names may, so every split is tried.
 func (reg *Registry) crateSDK(ctx context.Context, name string) (sdk.Build, error) {
-	parts := strings.Split(name, "_")
-	notFound := fmt.Errorf("%w: no crate %s", sdk.ErrNotFound, name)
-	if len(parts) < 4 {
-		return sdk.Build{}, notFound
-	}
-	for i := 2; i+1 < len(parts); i++ {
-		s := sdk.SDK{Owner: parts[0], Module: strings.Join(parts[1:i], "_"),
-			Gen: sdk.Generator{Owner: parts[i], Name: strings.Join(parts[i+1:], "_")}}
-		b, err := reg.Packager.SDKs.Resolve(ctx, s, sdk.CommitRef{}, sdk.Pin{})
-		if errors.Is(err, sdk.ErrNotFound) {
-			continue
-		}
-		if err != nil {
-			return sdk.Build{}, err
-		}
-		if _, err := cargoConfig(b.Plugin()); err != nil {
-			return sdk.Build{}, err
-		}
-		return b, nil
-	}
-	return sdk.Build{}, notFound
+	return reg.Packager.SDKs.ResolveName(ctx, "crate "+name, sdk.NameSplits(name, [3]byte{'_', '_', '_'}), func(b sdk.Build) error {
+		_, err := cargoConfig(b.Plugin())
+		return err
+	})
 }
 
 func (reg *Registry) serveIndex(ctx context.Context, w http.ResponseWriter, r *http.Request, rest string) {
-	i := strings.LastIndexByte(rest, '/')
-	name := rest[i+1:]
-	if name == "" || name != strings.ToLower(name) || indexPath(name) != rest {
-		sdk.TextError(w, http.StatusNotFound, "not an index file of this registry")
+	name, ok := indexName(rest)
+	if !ok {
+		reg.edge().Error(w, http.StatusNotFound, "not an index file of this registry")
 		return
 	}
-	f, err := reg.index.Get(ctx, reg.Packager.SDKs.Registry(), name, "crate "+name, reg.Packager.SDKs.Publications(Ecosystem, name), func() (indexFile, string, error) {
+	f, cacheControl, err := reg.index.Get(ctx, reg.Packager.SDKs.Registry(), name, "crate "+name, reg.Packager.SDKs.Publications(Ecosystem, name), func() (indexFile, string, error) {
 		return reg.renderIndex(ctx, name)
 	})
 	if err != nil {
-		reg.fail(w, err)
+		reg.fail(w, r, err)
 		return
 	}
-	w.Header().Set("ETag", f.etag)
-	w.Header().Set("Cache-Control", "no-cache")
-	if r.Header.Get("If-None-Match") == f.etag {
-		w.WriteHeader(http.StatusNotModified)
+	w.Header().Set("Cache-Control", cacheControl)
+	if sdk.NotModified(w, r, f.etag) {
 		return
 	}
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
@@ -161,24 +159,19 @@ func (reg *Registry) renderIndex(ctx context.Context, name string) (indexFile, s
 	if err != nil {
 		return indexFile{}, "", err
 	}
-	st := reg.Packager.SDKs.Registry().Store()
-	arts, err := st.ListArtifacts(ctx, Ecosystem, name, store.Page{})
+	var arts []store.Artifact
+	err = reg.Jobs.List(ctx, Ecosystem, b, "crate "+name, func(ctx context.Context) (n int, err error) {
+		arts, err = reg.Packager.SDKs.Registry().ListArtifacts(ctx, Ecosystem, name, store.Page{})
+		return sdk.CountOf(arts, b.Module.ID), err
+	})
 	if err != nil {
 		return indexFile{}, "", err
-	}
-	if len(arts) > 0 {
-		err = reg.Jobs.Ensure(ctx, Ecosystem, b, false)
-	} else if err = reg.Jobs.First(ctx, Ecosystem, b); err == nil {
-		arts, err = st.ListArtifacts(ctx, Ecosystem, name, store.Page{})
-	}
-	if err != nil {
-		return indexFile{}, "", err
-	}
-	if len(arts) == 0 {
-		return indexFile{}, "", fmt.Errorf("%w: crate %s has no published version yet", sdk.ErrNotFound, name)
 	}
 	var body strings.Builder
 	for _, a := range arts {
+		if a.ModuleID != b.Module.ID {
+			continue // an earlier module of the same name
+		}
 		body.Write(a.Meta)
 		body.WriteByte('\n')
 	}
@@ -187,22 +180,21 @@ func (reg *Registry) renderIndex(ctx context.Context, name string) (indexFile, s
 }
 
 func (reg *Registry) serveDownload(ctx context.Context, w http.ResponseWriter, r *http.Request, rest string) {
-	parts := strings.Split(rest, "/")
-	if len(parts) != 3 || parts[2] != "download" {
-		sdk.TextError(w, http.StatusNotFound, "not a crate download of this registry")
+	name, version, ok := downloadPath(rest)
+	if !ok {
+		reg.edge().Error(w, http.StatusNotFound, "not a crate download of this registry")
 		return
 	}
-	a, err := reg.Packager.SDKs.Published(ctx, Ecosystem, parts[0], parts[1])
+	a, err := reg.Packager.SDKs.Published(ctx, Ecosystem, name, version)
 	if err != nil {
-		reg.fail(w, err)
+		reg.fail(w, r, err)
 		return
 	}
-	if err := reg.Packager.SDKs.ServeArchive(w, r, a, "application/gzip"); err != nil {
-		reg.fail(w, err)
+	if err := reg.Packager.SDKs.ServeArchive(ctx, w, r, a, "application/gzip"); err != nil {
+		reg.fail(w, r, err)
 	}
 }
 
-// fail answers as [sdk.Fail]: cargo prints the body of answers other than 404.
-func (reg *Registry) fail(w http.ResponseWriter, err error) {
-	sdk.Fail(w, reg.Log, "Cargo registry", err)
+func (reg *Registry) fail(w http.ResponseWriter, r *http.Request, err error) {
+	reg.edge().Fail(w, r, err)
 }

@@ -23,7 +23,6 @@ import (
 	"github.com/lathe-registry/lathe/internal/codegen"
 	"github.com/lathe-registry/lathe/internal/plugin/pluginconfig"
 	"github.com/lathe-registry/lathe/internal/sdk"
-	"github.com/lathe-registry/lathe/internal/store"
 )
 
 // Packager generates and packages the Go modules of builds: the [sdk.Ecosystem] "go",
@@ -58,19 +57,15 @@ func baseDep(cfg *pluginconfig.Config) (pluginconfig.Dep, bool) {
 
 // plan is what packaging a build needs besides the generated files.
 type plan struct {
+	*sdk.Plan
 	path, version string
-	// base is the build whose packages the generated code's messages live in: the build
-	// itself, or the SDK it builds on.
-	base sdk.Build
 	// requires maps module paths to versions.
 	requires  map[string]string
 	goVersion string
-	// rebased caches base builds by commit id.
-	rebased map[string]sdk.Build
 }
 
 func (p *Packager) plan(ctx context.Context, b sdk.Build) (*plan, error) {
-	pl := &plan{path: p.Paths.Path(b), version: Version(b), base: b, requires: map[string]string{}, rebased: map[string]sdk.Build{}}
+	pl := &plan{path: p.Paths.Path(b), version: Version(b), requires: map[string]string{}}
 	require := func(mod, v string) {
 		if old, ok := pl.requires[mod]; !ok || semver.Compare(v, old) > 0 {
 			pl.requires[mod] = v
@@ -88,41 +83,14 @@ func (p *Packager) plan(ctx context.Context, b sdk.Build) (*plan, error) {
 			require(d.Module, d.Version)
 		}
 	}
-	if !b.SDK.Gen.Template {
-		if dep, ok := baseDep(b.Plugin().Config); ok {
-			base, err := p.SDKs.WithPlugin(ctx, b, dep)
-			if err != nil {
-				return nil, fmt.Errorf("plugin %s builds on %s: %w", b.Plugin().Ref(), dep, err)
-			}
-			pl.base = base
-			require(p.Paths.Path(base), Version(base))
-		}
+	var err error
+	if pl.Plan, err = p.SDKs.Plan(ctx, b, baseDep); err != nil {
+		return nil, err
 	}
-	pl.rebased[b.Commit.ID] = pl.base
-	for _, id := range b.Commit.DirectDeps {
-		c, err := p.SDKs.Registry().Store().CommitByID(ctx, id)
-		if err != nil {
-			return nil, fmt.Errorf("dependency %s: %w", id, err)
-		}
-		dep, err := p.rebase(ctx, pl, c)
-		if err != nil {
-			return nil, err
-		}
+	for _, dep := range pl.Direct {
 		require(p.Paths.Path(dep), Version(dep))
 	}
 	return pl, nil
-}
-
-func (p *Packager) rebase(ctx context.Context, pl *plan, c store.Commit) (sdk.Build, error) {
-	if b, ok := pl.rebased[c.ID]; ok {
-		return b, nil
-	}
-	b, err := p.SDKs.Rebase(ctx, pl.base, c)
-	if err != nil {
-		return sdk.Build{}, err
-	}
-	pl.rebased[c.ID] = b
-	return b, nil
 }
 
 // goMod returns the go.mod of a plan.
@@ -162,7 +130,7 @@ func (p *Packager) importMappings(ctx context.Context, pl *plan, files []sdk.Inp
 		if f.WellKnown() {
 			continue
 		}
-		b, err := p.rebase(ctx, pl, f.Commit)
+		b, err := pl.At(ctx, f.Commit)
 		if err != nil {
 			return nil, err
 		}

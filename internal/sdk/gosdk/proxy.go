@@ -36,7 +36,7 @@ const Prefix = "/gen/go/"
 // prefix of a package path as a possible module); they are answered here, never
 // forwarded, whatever the outcome: a module Lathe does not have, or that the caller may
 // not see, is 404 with a text/plain reason the go command prints. A plugin that fails is
-// 500 with its message.
+// 424 with its message (see [sdk.Edge.Fail]).
 type Proxy struct {
 	Packager
 	// PublicURL is the server's URL as clients reach it, without a trailing slash.
@@ -49,6 +49,9 @@ type Proxy struct {
 	forwardOnce sync.Once
 	forward     *httputil.ReverseProxy
 }
+
+// edge answers errors as the go command reads them: plain text, which it prints.
+func (p *Proxy) edge() *sdk.Edge { return &sdk.Edge{Ecosystem: Ecosystem, Log: p.Log} }
 
 // DefaultUpstream is the proxy other modules come from unless configured otherwise.
 const DefaultUpstream = "https://proxy.golang.org"
@@ -91,19 +94,16 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		sdk.TextError(w, http.StatusNotFound, fmt.Sprintf("%s is not a module of this registry; its modules are %s/{owner}/{module}/{plugin-owner}/{plugin}", modPath, p.Paths.Root()))
 		return
 	}
-	ctx, err := auth.FromRequest(r.Context(), p.SDKs.Registry().Store(), r)
-	if errors.Is(err, auth.ErrInvalidToken) {
-		sdk.TextError(w, http.StatusUnauthorized, err.Error())
-		return
-	} else if err != nil {
-		p.fail(w, err)
+	ctx, err := auth.FromRequest(r.Context(), p.SDKs.Registry().Users(), r)
+	if err != nil {
+		p.fail(w, r, err)
 		return
 	}
 	if !ok {
 		// The go command looks up a package path's prefixes as modules; say what is wrong
 		// with the SDK that would hold the package, which whichever lookup it reports shows.
 		if _, err := p.SDKs.Resolve(ctx, inner, sdk.CommitRef{}, sdk.Pin{}); err != nil {
-			p.fail(w, err)
+			p.fail(w, r, err)
 			return
 		}
 		sdk.TextError(w, http.StatusNotFound, fmt.Sprintf("%s is not a module: it is a directory of the module %s", modPath, p.Paths.Root()+"/"+inner.Owner+"/"+inner.Module+"/"+inner.Gen.Owner+"/"+inner.Gen.Name))
@@ -112,11 +112,11 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	req := request{path: modPath, sdk: target}
 	switch {
 	case file == "@latest":
-		p.serveLatest(ctx, w, req, false)
+		p.serveLatest(ctx, w, r, req, false)
 	case file == "@v/list":
-		p.serveLatest(ctx, w, req, true)
+		p.serveLatest(ctx, w, r, req, true)
 	case strings.HasSuffix(file, ".info"):
-		p.serveInfo(ctx, w, req, strings.TrimSuffix(strings.TrimPrefix(file, "@v/"), ".info"))
+		p.serveInfo(ctx, w, r, req, strings.TrimSuffix(strings.TrimPrefix(file, "@v/"), ".info"))
 	case strings.HasSuffix(file, ".mod"):
 		p.serveArtifact(ctx, w, r, req, strings.TrimSuffix(strings.TrimPrefix(file, "@v/"), ".mod"), true)
 	case strings.HasSuffix(file, ".zip"):
@@ -211,16 +211,16 @@ func buildInfo(b sdk.Build) info {
 }
 
 // serveLatest answers @latest, or @v/list with the same version.
-func (p *Proxy) serveLatest(ctx context.Context, w http.ResponseWriter, req request, list bool) {
+func (p *Proxy) serveLatest(ctx context.Context, w http.ResponseWriter, r *http.Request, req request, list bool) {
 	b, err := p.SDKs.Resolve(ctx, req.sdk, sdk.CommitRef{}, sdk.Pin{})
 	if err == nil && p.Paths.Path(b) != req.path {
 		err = fmt.Errorf("%w: the latest version of %s is at %s", sdk.ErrNotFound, req.sdk, p.Paths.Path(b))
 	}
 	if err != nil {
-		p.fail(w, err)
+		p.fail(w, r, err)
 		return
 	}
-	w.Header().Set("Cache-Control", "no-cache")
+	w.Header().Set("Cache-Control", sdk.CacheControl(b.Module.Visibility, false))
 	if list {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		fmt.Fprintln(w, Version(b))
@@ -259,7 +259,7 @@ func (p *Proxy) resolve(ctx context.Context, req request, v string) (sdk.Build, 
 
 // serveInfo answers .info for canonical versions and for queries: a label name, or a
 // commit id or its 12-character prefix.
-func (p *Proxy) serveInfo(ctx context.Context, w http.ResponseWriter, req request, escVersion string) {
+func (p *Proxy) serveInfo(ctx context.Context, w http.ResponseWriter, r *http.Request, req request, escVersion string) {
 	v, err := module.UnescapeVersion(escVersion)
 	if err != nil {
 		sdk.TextError(w, http.StatusNotFound, "invalid version")
@@ -268,25 +268,25 @@ func (p *Proxy) serveInfo(ctx context.Context, w http.ResponseWriter, req reques
 	if _, ok := parseVersion(req.sdk.Gen.Template, v); ok {
 		b, err := p.resolve(ctx, req, v)
 		if err != nil {
-			p.fail(w, err)
+			p.fail(w, r, err)
 			return
 		}
-		w.Header().Set("Cache-Control", "public, max-age=31536000, immutable")
+		w.Header().Set("Cache-Control", sdk.CacheControl(b.Module.Visibility, true))
 		writeJSON(w, buildInfo(b))
 		return
 	}
 	if semver.Canonical(v) == v {
 		// The go command takes a canonical version for that exact version and refuses an
 		// answer naming another, so a label spelled like one (v1.2.2) cannot be a query.
-		p.fail(w, p.semverLabel(ctx, req, v))
+		p.fail(w, r, p.semverLabel(ctx, req, v))
 		return
 	}
 	b, err := p.query(ctx, req, v)
 	if err != nil {
-		p.fail(w, err)
+		p.fail(w, r, err)
 		return
 	}
-	w.Header().Set("Cache-Control", "no-cache")
+	w.Header().Set("Cache-Control", sdk.CacheControl(b.Module.Visibility, false))
 	writeJSON(w, buildInfo(b))
 }
 
@@ -374,21 +374,26 @@ func (p *Proxy) serveArtifact(ctx context.Context, w http.ResponseWriter, r *htt
 		}
 	}
 	if err != nil {
-		p.fail(w, err)
+		p.fail(w, r, err)
 		return
 	}
 	if mod {
-		w.Header().Set("Cache-Control", "public, max-age=31536000, immutable")
+		cacheControl, err := p.SDKs.ArtifactCacheControl(ctx, a)
+		if err != nil {
+			p.fail(w, r, err)
+			return
+		}
+		w.Header().Set("Cache-Control", cacheControl)
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		_, _ = w.Write(a.Meta)
 		return
 	}
-	if err := p.SDKs.ServeArchive(w, r, a, "application/zip"); err != nil {
-		p.fail(w, err)
+	if err := p.SDKs.ServeArchive(ctx, w, r, a, "application/zip"); err != nil {
+		p.fail(w, r, err)
 	}
 }
 
-func (p *Proxy) fail(w http.ResponseWriter, err error) { sdk.Fail(w, p.Log, "Go module proxy", err) }
+func (p *Proxy) fail(w http.ResponseWriter, r *http.Request, err error) { p.edge().Fail(w, r, err) }
 
 func writeJSON(w http.ResponseWriter, v any) {
 	w.Header().Set("Content-Type", "application/json")

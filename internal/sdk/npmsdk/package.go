@@ -64,6 +64,7 @@ import (
 	"github.com/lathe-registry/lathe/internal/codegen"
 	"github.com/lathe-registry/lathe/internal/plugin/pluginconfig"
 	"github.com/lathe-registry/lathe/internal/sdk"
+	"github.com/lathe-registry/lathe/internal/store"
 )
 
 // Ecosystem is the artifact ecosystem name of npm packages.
@@ -192,90 +193,81 @@ func (p *Packager) Pack(ctx context.Context, b sdk.Build) (tgz, meta []byte, err
 	if err != nil {
 		return nil, nil, err
 	}
-	deps := map[string]string{}
-	for _, d := range cfg.Deps {
-		deps[d.Package] = d.Version
-	}
-	base := b
-	if len(b.Plugin().Config.Deps) > 0 {
-		dep := b.Plugin().Config.Deps[0]
-		if base, err = p.SDKs.WithPlugin(ctx, b, dep); err != nil {
-			return nil, nil, fmt.Errorf("plugin %s builds on %s: %w", b.Plugin().Ref(), dep, err)
-		}
-		if err := p.publishDep(ctx, deps, base); err != nil {
-			return nil, nil, err
-		}
-	}
-	// Which package each commit's files are imported from: the package of base at that
-	// commit; "" is this package.
-	pkgs := map[string]string{b.Commit.ID: ""}
-	if base.SDK != b.SDK {
-		pkgs[b.Commit.ID], _, _ = p.Package(base)
-	}
-	for _, id := range b.Commit.DirectDeps {
-		c, err := p.SDKs.Registry().Store().CommitByID(ctx, id)
-		if err != nil {
-			return nil, nil, fmt.Errorf("dependency %s: %w", id, err)
-		}
-		db, err := p.SDKs.Rebase(ctx, base, c)
-		if err != nil {
-			return nil, nil, err
-		}
-		if err := p.publishDep(ctx, deps, db); err != nil {
-			return nil, nil, err
-		}
-		pkgs[c.ID], _, _ = p.Package(db)
-	}
-	generated, err := p.SDKs.Generate(ctx, b, func(_ sdk.Step, files []sdk.InputFile) ([]string, error) {
-		// Files of commits the module does not depend on directly (a dependency's
-		// dependencies) come from their own packages, which this one then depends on too.
-		for _, f := range files {
-			if _, ok := pkgs[f.Commit.ID]; ok || f.WellKnown() {
-				continue
-			}
-			db, err := p.SDKs.Rebase(ctx, base, f.Commit)
-			if err != nil {
-				return nil, err
-			}
-			if err := p.publishDep(ctx, deps, db); err != nil {
-				return nil, err
-			}
-			pkgs[f.Commit.ID], _, _ = p.Package(db)
-		}
-		return rewriteImports(files, pkgs, cfg.RewriteImportPathSuffix)
-	})
+	deps, err := p.SDKs.Dependencies(ctx, p, b)
 	if err != nil {
 		return nil, nil, err
 	}
-	pj := PackageJSON{
-		Name: name, Version: version,
-		Description: fmt.Sprintf("Generated from the module %s/%s at commit %s by the plugin %s, revision %d.",
-			b.SDK.Owner, b.SDK.Module, b.Commit.ID, b.Plugin().Ref(), b.Plugin().Version.Revision),
-		Type:         importType(cfg),
-		Dependencies: deps,
-		Lathe: Provenance{Module: b.SDK.Owner + "/" + b.SDK.Module, Commit: b.Commit.ID,
-			Plugin: b.Plugin().Ref(), Revision: b.Plugin().Version.Revision},
-	}
-	if len(deps) == 0 {
-		pj.Dependencies = nil
-	}
-	manifest, err := json.MarshalIndent(pj, "", "  ")
+	generated, err := p.generate(ctx, b, cfg, deps)
 	if err != nil {
 		return nil, nil, err
 	}
-	files := map[string][]byte{"package.json": append(manifest, '\n')}
-	for f, content := range generated {
-		if err := checkPackagePath(f); err != nil {
-			return nil, nil, fmt.Errorf("%w: it wrote %q: %v", codegen.ErrPlugin, f, err)
-		}
-		files[f] = content
-	}
-	tgz, err = sdk.TarGz("package", tarTime, files)
+	pj := packageJSON(b, name, version, cfg, deps.Packages)
+	tgz, err = tarball(pj, generated)
 	if err != nil {
 		return nil, nil, err
 	}
 	meta, err = json.Marshal(VersionDoc{PackageJSON: pj, ID: name + "@" + version, Dist: dist(tgz, TarballURL(p.RegistryURL, name, version))})
 	return tgz, meta, err
+}
+
+// generate runs the build's plugin with the options that make its code import the types
+// of other packages from those packages. Files of commits the module does not depend on
+// directly (a dependency's dependencies) come from their own packages, which this one
+// then depends on too.
+func (p *Packager) generate(ctx context.Context, b sdk.Build, cfg *pluginconfig.NPMRegistry, deps *sdk.Deps) (map[string][]byte, error) {
+	return p.SDKs.Generate(ctx, b, func(_ sdk.Step, files []sdk.InputFile) ([]string, error) {
+		pkgs := map[string]string{}
+		for _, f := range files {
+			if _, ok := pkgs[f.Commit.ID]; ok || f.WellKnown() {
+				continue
+			}
+			pkg, err := deps.Require(ctx, f.Commit)
+			if err != nil {
+				return nil, err
+			}
+			pkgs[f.Commit.ID] = pkg
+		}
+		return rewriteImports(files, pkgs, cfg.RewriteImportPathSuffix)
+	})
+}
+
+// packageJSON returns the package.json of a build: it depends on the plugin's
+// registry.npm.deps and on the published packages deps at their exact versions.
+func packageJSON(b sdk.Build, name, version string, cfg *pluginconfig.NPMRegistry, deps []store.Artifact) PackageJSON {
+	pj := PackageJSON{
+		Name: name, Version: version,
+		Description: fmt.Sprintf("Generated from the module %s/%s at commit %s by the plugin %s, revision %d.",
+			b.SDK.Owner, b.SDK.Module, b.Commit.ID, b.Plugin().Ref(), b.Plugin().Version.Revision),
+		Type: importType(cfg),
+		Lathe: Provenance{Module: b.SDK.Owner + "/" + b.SDK.Module, Commit: b.Commit.ID,
+			Plugin: b.Plugin().Ref(), Revision: b.Plugin().Version.Revision},
+	}
+	if len(cfg.Deps)+len(deps) > 0 {
+		pj.Dependencies = map[string]string{}
+	}
+	for _, d := range cfg.Deps {
+		pj.Dependencies[d.Package] = d.Version
+	}
+	for _, a := range deps {
+		pj.Dependencies[a.Name] = a.Version
+	}
+	return pj
+}
+
+// tarball packs a package.json and the generated files under package/.
+func tarball(pj PackageJSON, generated map[string][]byte) ([]byte, error) {
+	manifest, err := json.MarshalIndent(pj, "", "  ")
+	if err != nil {
+		return nil, err
+	}
+	files := map[string][]byte{"package.json": append(manifest, '\n')}
+	for f, content := range generated {
+		if err := checkPackagePath(f); err != nil {
+			return nil, fmt.Errorf("%w: it wrote %q: %v", codegen.ErrPlugin, f, err)
+		}
+		files[f] = content
+	}
+	return sdk.TarGz("package", tarTime, files)
 }
 
 // dist returns the dist object of a tarball.
@@ -294,16 +286,6 @@ func importType(cfg *pluginconfig.NPMRegistry) string {
 		return "commonjs"
 	}
 	return "module"
-}
-
-// publishDep publishes a dependency's package and adds it to deps at its exact version.
-func (p *Packager) publishDep(ctx context.Context, deps map[string]string, db sdk.Build) error {
-	a, err := p.SDKs.Publish(ctx, p, db)
-	if err != nil {
-		return fmt.Errorf("dependency package of %s: %w", db.SDK, err)
-	}
-	deps[a.Name] = a.Version
-	return nil
 }
 
 // rewriteImports returns the rewrite_imports options that make generated code import

@@ -53,19 +53,22 @@ type Registry struct {
 	cache docCache
 }
 
+// edge answers errors as npm registries do: npm shows the error field of a JSON body.
+func (reg *Registry) edge() *sdk.Edge {
+	return &sdk.Edge{Ecosystem: Ecosystem, Log: reg.Log, JSON: true, TokenHelp: " and set //HOST/gen/npm/v1/:_authToken in .npmrc"}
+}
+
 func (reg *Registry) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	edge := reg.edge()
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		w.Header().Set("Allow", "GET, HEAD")
-		jsonError(w, http.StatusMethodNotAllowed, "the npm registry of generated SDKs is read-only")
+		edge.Error(w, http.StatusMethodNotAllowed, "the npm registry of generated SDKs is read-only")
 		return
 	}
 	rest := strings.TrimPrefix(r.URL.Path, Prefix)
-	ctx, err := auth.FromRequest(r.Context(), reg.Packager.SDKs.Registry().Store(), r)
-	if errors.Is(err, auth.ErrInvalidToken) {
-		jsonError(w, http.StatusUnauthorized, "invalid token: create one with lathe token create and set //HOST/gen/npm/v1/:_authToken in .npmrc")
-		return
-	} else if err != nil {
-		reg.fail(w, err)
+	ctx, err := auth.FromRequest(r.Context(), reg.Packager.SDKs.Registry().Users(), r)
+	if err != nil {
+		edge.Fail(w, r, err)
 		return
 	}
 	switch rest {
@@ -76,42 +79,63 @@ func (reg *Registry) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if u, ok := auth.User(ctx); ok {
 			writeJSON(w, http.StatusOK, map[string]string{"username": u.Name})
 		} else {
-			jsonError(w, http.StatusUnauthorized, "no token: set //HOST/gen/npm/v1/:_authToken in .npmrc")
+			edge.Error(w, http.StatusUnauthorized, "no token: set //HOST/gen/npm/v1/:_authToken in .npmrc")
 		}
 		return
 	}
+	rq, ok := parseRequest(rest)
+	switch {
+	case !ok:
+		edge.Error(w, http.StatusNotFound, "not a request of this registry")
+	case rq.tarball != "":
+		reg.serveTarball(ctx, w, r, rq.name, rq.tarball)
+	case rq.kind == docFull && acceptsAbbreviated(r.Header.Get("Accept")):
+		reg.serveDoc(ctx, w, r, rq.name, docAbbreviated, "")
+	default:
+		reg.serveDoc(ctx, w, r, rq.name, rq.kind, rq.sub)
+	}
+}
+
+// request is what a request path under [Prefix] asks for: a document of a package, or
+// one of its tarballs (the file name after /-/).
+type request struct {
+	name    string
+	kind    docKind
+	sub     string // the version or dist-tag of a docVersion
+	tarball string
+}
+
+// parseRequest splits the path of a request under [Prefix]: -/package/{name}/dist-tags,
+// {name}/-/{file}, {name} or {name}/{version or tag}, where a scoped name holds one '/'.
+func parseRequest(rest string) (request, bool) {
 	if after, ok := strings.CutPrefix(rest, "-/package/"); ok {
 		name, ok := strings.CutSuffix(after, "/dist-tags")
-		if !ok {
-			jsonError(w, http.StatusNotFound, "not a request of this registry")
-			return
-		}
-		reg.serveDoc(ctx, w, r, name, docTags, "")
-		return
+		return request{name: name, kind: docTags}, ok
 	}
 	if name, file, ok := strings.Cut(rest, "/-/"); ok {
-		reg.serveTarball(ctx, w, r, name, file)
-		return
+		return request{name: name, tarball: file}, file != ""
 	}
-	name, sub := rest, ""
+	rq := request{name: rest, kind: docFull}
 	// @scope/name or @scope/name/version-or-tag.
 	if i := strings.IndexByte(rest, '/'); i >= 0 {
 		if j := strings.IndexByte(rest[i+1:], '/'); j >= 0 {
-			name, sub = rest[:i+1+j], rest[i+1+j+1:]
-			if sub == "" || strings.Contains(sub, "/") {
-				jsonError(w, http.StatusNotFound, "not a request of this registry")
-				return
+			rq.name, rq.sub, rq.kind = rest[:i+1+j], rest[i+1+j+1:], docVersion
+			if rq.sub == "" || strings.Contains(rq.sub, "/") {
+				return request{}, false
 			}
 		}
 	}
-	switch {
-	case sub != "":
-		reg.serveDoc(ctx, w, r, name, docVersion, sub)
-	case acceptsAbbreviated(r.Header.Get("Accept")):
-		reg.serveDoc(ctx, w, r, name, docAbbreviated, "")
-	default:
-		reg.serveDoc(ctx, w, r, name, docFull, "")
+	return rq, true
+}
+
+// tarballVersion returns the version a tarball's file name spells:
+// {name without scope}-{version}.tgz.
+func tarballVersion(name, file string) (string, bool) {
+	version, ok := strings.CutPrefix(file, baseName(name)+"-")
+	if ok {
+		version, ok = strings.CutSuffix(version, ".tgz")
 	}
+	return version, ok && version != ""
 }
 
 // acceptsAbbreviated reports whether an Accept header asks for abbreviated metadata
@@ -144,44 +168,14 @@ func accepts(header, value string) bool {
 // no '_', but module, plugin owner and plugin names may hold '_' and '.', so every split
 // of "{module}.{plugin owner}_{plugin}" is tried.
 func (reg *Registry) packageSDK(ctx context.Context, name string) (sdk.Build, error) {
-	notFound := fmt.Errorf("%w: no package %s", sdk.ErrNotFound, name)
 	base, ok := strings.CutPrefix(name, reg.Packager.scope()+"/")
 	if !ok || len(name) > maxNameLen || base != strings.ToLower(base) {
-		return sdk.Build{}, notFound
+		return sdk.Build{}, fmt.Errorf("%w: no package %s", sdk.ErrNotFound, name)
 	}
-	owner, rest, ok := strings.Cut(base, "_")
-	if !ok || owner == "" {
-		return sdk.Build{}, notFound
-	}
-	for i := 1; i < len(rest); i++ {
-		if rest[i] != '.' {
-			continue
-		}
-		module := rest[:i]
-		if _, _, err := reg.Packager.SDKs.Registry().Module(ctx, registry.ModuleRef{Owner: owner, Name: module}); errors.Is(err, sdk.ErrNotFound) {
-			continue
-		} else if err != nil {
-			return sdk.Build{}, err
-		}
-		for j := i + 2; j+1 < len(rest); j++ {
-			if rest[j] != '_' {
-				continue
-			}
-			s := sdk.SDK{Owner: owner, Module: module, Gen: sdk.Generator{Owner: rest[i+1 : j], Name: rest[j+1:]}}
-			b, err := reg.Packager.SDKs.Resolve(ctx, s, sdk.CommitRef{}, sdk.Pin{})
-			if errors.Is(err, sdk.ErrNotFound) {
-				continue
-			}
-			if err != nil {
-				return sdk.Build{}, err
-			}
-			if _, err := npmConfig(b.Plugin()); err != nil {
-				return sdk.Build{}, err
-			}
-			return b, nil
-		}
-	}
-	return sdk.Build{}, notFound
+	return reg.Packager.SDKs.ResolveName(ctx, "package "+name, sdk.NameSplits(base, [3]byte{'_', '.', '_'}), func(b sdk.Build) error {
+		_, err := npmConfig(b.Plugin())
+		return err
+	})
 }
 
 type docKind int
@@ -196,22 +190,18 @@ const (
 func (reg *Registry) serveDoc(ctx context.Context, w http.ResponseWriter, r *http.Request, name string, kind docKind, sub string) {
 	b, err := reg.packageSDK(ctx, name)
 	if err != nil {
-		reg.fail(w, err)
+		reg.fail(w, r, err)
 		return
 	}
 	pkg, err := reg.published(ctx, name, b)
 	if err != nil {
-		reg.fail(w, err)
+		reg.fail(w, r, err)
 		return
 	}
 	tags, err := reg.distTags(ctx, b, pkg)
 	if err != nil {
-		reg.fail(w, err)
+		reg.fail(w, r, err)
 		return
-	}
-	cacheControl := "no-cache"
-	if b.Module.Visibility != store.Public {
-		cacheControl = "private, no-cache"
 	}
 	var d *renderedDoc
 	switch kind {
@@ -228,7 +218,7 @@ func (reg *Registry) serveDoc(ctx context.Context, w http.ResponseWriter, r *htt
 		pv := pkg.byVersion[v]
 		pkg.mu.Unlock()
 		if pv == nil {
-			reg.fail(w, fmt.Errorf("%w: package %s has no published version or dist-tag %q", sdk.ErrNotFound, name, sub))
+			reg.fail(w, r, fmt.Errorf("%w: package %s has no published version or dist-tag %q", sdk.ErrNotFound, name, sub))
 			return
 		}
 		d = newDoc(pv.full)
@@ -239,10 +229,8 @@ func (reg *Registry) serveDoc(ctx context.Context, w http.ResponseWriter, r *htt
 	}
 	h := w.Header()
 	h.Set("Vary", "Accept, Accept-Encoding")
-	h.Set("Cache-Control", cacheControl)
-	h.Set("ETag", d.etag)
-	if match := r.Header.Get("If-None-Match"); match != "" && etagMatches(match, d.etag) {
-		w.WriteHeader(http.StatusNotModified)
+	h.Set("Cache-Control", sdk.CacheControl(b.Module.Visibility, false))
+	if sdk.NotModified(w, r, d.etag) {
 		return
 	}
 	h.Set("Content-Type", contentType)
@@ -262,45 +250,16 @@ func (reg *Registry) serveDoc(ctx context.Context, w http.ResponseWriter, r *htt
 // accept it.
 const minGzipBytes = 1 << 10
 
-func etagMatches(header, etag string) bool {
-	for _, t := range strings.Split(header, ",") {
-		t = strings.TrimPrefix(strings.TrimSpace(t), "W/")
-		if t == etag || t == "*" {
-			return true
-		}
-	}
-	return false
-}
-
 // published returns the package's published versions, generating the first one if
 // there is none: the first request records interest in the SDK and waits for the head
 // of the default label.
 func (reg *Registry) published(ctx context.Context, name string, b sdk.Build) (*pkgVersions, error) {
-	st := reg.Packager.SDKs.Registry().Store()
 	pkg := reg.cache.get(name, b.Module.ID)
-	n, err := pkg.refresh(ctx, st, reg.Packager.RegistryURL, reg.Log)
+	err := reg.Jobs.List(ctx, Ecosystem, b, "package "+name, func(ctx context.Context) (int, error) {
+		return pkg.refresh(ctx, reg.Packager.SDKs.Registry(), reg.Packager.RegistryURL, reg.Log)
+	})
 	if err != nil {
 		return nil, err
-	}
-	if n > 0 {
-		if pkg.interested(b.SDK.Gen) {
-			return pkg, nil // interest is on record: skip the store write
-		}
-		if err := reg.Jobs.Ensure(ctx, Ecosystem, b, false); err != nil {
-			return nil, err
-		}
-		pkg.setInterested(b.SDK.Gen)
-		return pkg, nil
-	}
-	if err := reg.Jobs.First(ctx, Ecosystem, b); err != nil {
-		return nil, err
-	}
-	pkg.setInterested(b.SDK.Gen)
-	if n, err = pkg.refresh(ctx, st, reg.Packager.RegistryURL, reg.Log); err != nil {
-		return nil, err
-	}
-	if n == 0 {
-		return nil, fmt.Errorf("%w: package %s has no published version yet", sdk.ErrNotFound, name)
 	}
 	return pkg, nil
 }
@@ -315,7 +274,7 @@ type tagSet struct {
 
 // distTags computes the dist-tags of a package from its module's labels.
 func (reg *Registry) distTags(ctx context.Context, b sdk.Build, pkg *pkgVersions) (tagSet, error) {
-	labels, err := reg.Packager.SDKs.Registry().Store().ListLabels(ctx, b.Module.ID, store.UnarchivedOnly, "", false, store.Page{})
+	labels, err := reg.Packager.SDKs.Registry().ListLabels(ctx, b.Module.ID, store.UnarchivedOnly, "", false, store.Page{})
 	if err != nil {
 		return tagSet{}, err
 	}
@@ -356,50 +315,23 @@ func (reg *Registry) distTags(ctx context.Context, b sdk.Build, pkg *pkgVersions
 }
 
 func (reg *Registry) serveTarball(ctx context.Context, w http.ResponseWriter, r *http.Request, name, file string) {
-	version, ok := strings.CutPrefix(file, baseName(name)+"-")
-	if ok {
-		version, ok = strings.CutSuffix(version, ".tgz")
-	}
+	version, ok := tarballVersion(name, file)
 	if !ok || !strings.HasPrefix(name, reg.Packager.scope()+"/") {
-		jsonError(w, http.StatusNotFound, "not a tarball of this registry")
+		reg.edge().Error(w, http.StatusNotFound, "not a tarball of this registry")
 		return
 	}
 	a, err := reg.Packager.SDKs.Published(ctx, Ecosystem, name, version)
 	if err != nil {
-		reg.fail(w, err)
+		reg.fail(w, r, err)
 		return
 	}
-	if err := reg.Packager.SDKs.ServeArchive(w, r, a, "application/octet-stream"); err != nil {
-		reg.fail(w, err)
+	if err := reg.Packager.SDKs.ServeArchive(ctx, w, r, a, "application/octet-stream"); err != nil {
+		reg.fail(w, r, err)
 	}
 }
 
-func (reg *Registry) fail(w http.ResponseWriter, err error) {
-	msg, failed := sdk.PluginFailure(err)
-	switch {
-	case errors.Is(err, sdk.ErrNotFound):
-		jsonError(w, http.StatusNotFound, err.Error())
-	case failed:
-		// Not a 5xx, which npm, pnpm and Yarn retry for a minute or more although the
-		// generation would fail the same way: the request depends on a generation that
-		// failed.
-		jsonError(w, http.StatusFailedDependency, msg)
-	case errors.Is(err, context.Canceled):
-	default:
-		reg.Log.Error("npm registry", "err", err)
-		jsonError(w, http.StatusInternalServerError, "internal error; the server log has details")
-	}
-}
-
-// jsonError writes an error as the npm registry does: npm shows the error field.
-func jsonError(w http.ResponseWriter, code int, msg string) {
-	if code == http.StatusFailedDependency {
-		body, err := json.Marshal(map[string]string{"error": msg})
-		if err == nil && sdk.FailedDependency(w, "application/json", append(body, '\n'), msg) {
-			return
-		}
-	}
-	writeJSON(w, code, map[string]string{"error": msg})
+func (reg *Registry) fail(w http.ResponseWriter, r *http.Request, err error) {
+	reg.edge().Fail(w, r, err)
 }
 
 func writeJSON(w http.ResponseWriter, code int, v any) {
@@ -440,9 +372,7 @@ func (c *docCache) get(name, moduleID string) *pkgVersions {
 type pkgVersions struct {
 	name, moduleID string
 
-	mu sync.Mutex
-	// interest is the generator whose interest in the module is known to be recorded.
-	interest  sdk.Generator
+	mu        sync.Mutex
 	versions  []*pkgVersion // every artifact of the name, in publication order
 	byVersion map[string]*pkgVersion
 	// byCommit is the preferred version of each commit (see better).
@@ -464,10 +394,10 @@ type pkgVersion struct {
 
 // refresh reads the versions published since the last refresh and returns the number of
 // versions.
-func (p *pkgVersions) refresh(ctx context.Context, st store.Reader, registryURL string, log *slog.Logger) (int, error) {
+func (p *pkgVersions) refresh(ctx context.Context, reg *registry.Registry, registryURL string, log *slog.Logger) (int, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	arts, err := st.ListArtifacts(ctx, Ecosystem, p.name, store.Page{Offset: len(p.versions)})
+	arts, err := reg.ListArtifacts(ctx, Ecosystem, p.name, store.Page{Offset: len(p.versions)})
 	if err != nil {
 		return 0, err
 	}
@@ -494,18 +424,6 @@ func (p *pkgVersions) refresh(ctx context.Context, st store.Reader, registryURL 
 		}
 	}
 	return len(p.byVersion), nil
-}
-
-func (p *pkgVersions) interested(g sdk.Generator) bool {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.interest == g
-}
-
-func (p *pkgVersions) setInterested(g sdk.Generator) {
-	p.mu.Lock()
-	p.interest = g
-	p.mu.Unlock()
 }
 
 // better reports whether a is preferred to b as the version of one commit: a newer

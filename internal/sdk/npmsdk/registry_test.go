@@ -504,3 +504,44 @@ func TestConcurrent(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+// Only a public module's tarballs may be kept by shared caches; a private module's
+// answers are private, and packuments are revalidated.
+func TestCacheControl(t *testing.T) {
+	f := newFixture(t)
+	bearer := "Bearer " + f.token
+	for _, vis := range []store.Visibility{store.Public, store.Private} {
+		name := map[store.Visibility]string{store.Public: "open", store.Private: "closed"}[vis]
+		m := f.module(t, name, vis)
+		v, _ := f.publish(t, m, f.commit(t, m, "main"), true)
+		path := "/gen/npm/v1/@lathe/alice_" + name + ".bufbuild_es"
+		for p, immutable := range map[string]bool{
+			path + "/-/alice_" + name + ".bufbuild_es-" + v + ".tgz": true,
+			path: false, path + "/latest": false, "/gen/npm/v1/-/package/@lathe/alice_" + name + ".bufbuild_es/dist-tags": false,
+		} {
+			r := f.get(p, "Authorization", bearer)
+			if want := sdk.CacheControl(vis, immutable); r.code != http.StatusOK || r.header.Get("Cache-Control") != want {
+				t.Errorf("GET %s: %d, Cache-Control %q, want %q", p, r.code, r.header.Get("Cache-Control"), want)
+			}
+		}
+	}
+}
+
+// A store that fails is a 500 whose cause is in the log, with the request.
+func TestStoreErrorLogged(t *testing.T) {
+	f := newFixture(t)
+	m := f.module(t, "shop", store.Public)
+	f.publish(t, m, f.commit(t, m, "main"), true)
+	var log bytes.Buffer
+	f.reg.Log = slog.New(slog.NewTextHandler(&log, nil))
+	f.st.Close()
+	r := f.get("/gen/npm/v1/@lathe/alice_shop.bufbuild_es")
+	if r.code != http.StatusInternalServerError || !strings.Contains(string(r.body), `"error":"internal error`) {
+		t.Errorf("GET with a closed store: %d %s", r.code, r.body)
+	}
+	for _, s := range []string{"method=GET", "path=/gen/npm/v1/@lathe/alice_shop.bufbuild_es", "ecosystem=npm", "err="} {
+		if !strings.Contains(log.String(), s) {
+			t.Errorf("the log %q lacks %s", log.String(), s)
+		}
+	}
+}

@@ -21,6 +21,7 @@ import (
 
 	"github.com/lathe-registry/lathe/internal/auth"
 	"github.com/lathe-registry/lathe/internal/plugin/pluginconfig"
+	"github.com/lathe-registry/lathe/internal/registry"
 	"github.com/lathe-registry/lathe/internal/sdk"
 	"github.com/lathe-registry/lathe/internal/store"
 )
@@ -60,22 +61,24 @@ type Index struct {
 	metas map[string]*Meta
 }
 
+// edge answers errors as pip reads them: plain text, which it prints.
+func (ix *Index) edge() *sdk.Edge {
+	return &sdk.Edge{Ecosystem: Ecosystem, Log: ix.Log, Challenge: `Basic realm="Lathe"`,
+		TokenHelp: " and give it as the password, e.g. --index-url https://user:TOKEN@host/gen/python/simple/"}
+}
+
 // maxCachedMetas caps metas; the cache starts over when it is full.
 const maxCachedMetas = 100000
 
 func (ix *Index) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		w.Header().Set("Allow", "GET, HEAD")
-		sdk.TextError(w, http.StatusMethodNotAllowed, "the Python package index is read-only")
+		ix.edge().Error(w, http.StatusMethodNotAllowed, "the Python package index is read-only")
 		return
 	}
-	ctx, err := auth.FromRequest(r.Context(), ix.Packager.SDKs.Registry().Store(), r)
-	if errors.Is(err, auth.ErrInvalidToken) {
-		w.Header().Set("WWW-Authenticate", `Basic realm="Lathe"`)
-		sdk.TextError(w, http.StatusUnauthorized, "invalid token: create one with lathe token create and give it as the password, e.g. --index-url https://user:TOKEN@host/gen/python/simple/")
-		return
-	} else if err != nil {
-		ix.fail(w, err)
+	ctx, err := auth.FromRequest(r.Context(), ix.Packager.SDKs.Registry().Users(), r)
+	if err != nil {
+		ix.fail(w, r, err)
 		return
 	}
 	rest, _ := strings.CutPrefix(r.URL.Path, Prefix)
@@ -85,7 +88,7 @@ func (ix *Index) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	sub, ok := strings.CutPrefix(rest, "simple/")
 	if !ok {
-		sdk.TextError(w, http.StatusNotFound, "not a page of this index; the index is "+SimplePrefix)
+		ix.edge().Error(w, http.StatusNotFound, "not a page of this index; the index is "+SimplePrefix)
 		return
 	}
 	if sub == "" {
@@ -95,7 +98,7 @@ func (ix *Index) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	project, file, slash := strings.Cut(sub, "/")
 	n := Normalize(project)
 	if !projectNameRE.MatchString(n) {
-		sdk.TextError(w, http.StatusNotFound, fmt.Sprintf("%q is not a project name of this index", project))
+		ix.edge().Error(w, http.StatusNotFound, fmt.Sprintf("%q is not a project name of this index", project))
 		return
 	}
 	if n != project || !slash {
@@ -107,7 +110,7 @@ func (ix *Index) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case file == "":
 		ix.serveProject(ctx, w, r, project)
 	case strings.Contains(file, "/"):
-		sdk.TextError(w, http.StatusNotFound, "not a file of this index")
+		ix.edge().Error(w, http.StatusNotFound, "not a file of this index")
 	case strings.HasSuffix(file, ".whl.metadata"):
 		ix.serveMetadata(ctx, w, r, project, strings.TrimSuffix(file, ".metadata"))
 	default:
@@ -136,13 +139,13 @@ func findSDK(ctx context.Context, s *sdk.Service, name string) (sdk.SDK, error) 
 	if len(parts) < 4 || Normalize(name) != name {
 		return sdk.SDK{}, notFound
 	}
-	st := s.Registry().Store()
+	reg := s.Registry()
 	owners := map[string]*store.Owner{}
 	owner := func(name string) (*store.Owner, error) {
 		if o, ok := owners[name]; ok {
 			return o, nil
 		}
-		o, err := st.OwnerByName(ctx, name)
+		o, err := reg.Owner(ctx, "", name)
 		if errors.Is(err, store.ErrNotFound) {
 			owners[name] = nil
 			return nil, nil
@@ -163,7 +166,7 @@ func findSDK(ctx context.Context, s *sdk.Service, name string) (sdk.SDK, error) 
 			continue
 		}
 		for j := i + 1; j+1 < len(parts); j++ {
-			module, err := findModule(ctx, st, o.ID, join(parts[i:j]))
+			module, err := findModule(ctx, reg, o.Name, join(parts[i:j]))
 			if err != nil {
 				return sdk.SDK{}, err
 			}
@@ -178,7 +181,7 @@ func findSDK(ctx context.Context, s *sdk.Service, name string) (sdk.SDK, error) 
 				if po == nil {
 					continue
 				}
-				plugin, err := findPlugin(ctx, st, po.ID, join(parts[k:]))
+				plugin, err := findPlugin(ctx, reg, po.Name, join(parts[k:]))
 				if err != nil {
 					return sdk.SDK{}, err
 				}
@@ -194,8 +197,8 @@ func findSDK(ctx context.Context, s *sdk.Service, name string) (sdk.SDK, error) 
 // listPage is the page size for scanning an owner's modules and plugins.
 const listPage = 500
 
-func findModule(ctx context.Context, st store.Store, ownerID, norm string) (string, error) {
-	if m, err := st.ModuleByName(ctx, ownerID, norm); err == nil {
+func findModule(ctx context.Context, reg *registry.Registry, owner, norm string) (string, error) {
+	if m, _, err := reg.Module(ctx, registry.ModuleRef{Owner: owner, Name: norm}); err == nil {
 		return m.Name, nil
 	} else if !errors.Is(err, store.ErrNotFound) {
 		return "", err
@@ -203,7 +206,7 @@ func findModule(ctx context.Context, st store.Store, ownerID, norm string) (stri
 	// Other names normalize to it if they hold separators, even only at the end (which
 	// the project name's '-' after it absorbs).
 	for off := 0; ; off += listPage {
-		ms, err := st.ListModules(ctx, ownerID, false, store.Page{Offset: off, Limit: listPage})
+		ms, scanned, err := reg.ListModules(ctx, owner, false, store.Page{Offset: off, Limit: listPage})
 		if err != nil {
 			return "", err
 		}
@@ -212,25 +215,20 @@ func findModule(ctx context.Context, st store.Store, ownerID, norm string) (stri
 				return m.Name, nil
 			}
 		}
-		if len(ms) < listPage {
+		if scanned < listPage {
 			return "", nil
 		}
 	}
 }
 
-func findPlugin(ctx context.Context, st store.Store, ownerID, norm string) (string, error) {
-	if p, err := st.PluginByName(ctx, ownerID, norm); err == nil {
-		return p.Name, nil
-	} else if !errors.Is(err, store.ErrNotFound) {
-		return "", err
-	}
+func findPlugin(ctx context.Context, reg *registry.Registry, owner, norm string) (string, error) {
 	for off := 0; ; off += listPage {
-		ps, err := st.ListPlugins(ctx, ownerID, store.Page{Offset: off, Limit: listPage})
+		ps, err := reg.Plugins(ctx, owner, store.Page{Offset: off, Limit: listPage})
 		if err != nil {
 			return "", err
 		}
 		for _, p := range ps {
-			if strings.Trim(Normalize(p.Name), "-") == norm {
+			if p.Name == norm || strings.Trim(Normalize(p.Name), "-") == norm {
 				return p.Name, nil
 			}
 		}
@@ -259,21 +257,21 @@ func (ix *Index) projectBuild(ctx context.Context, name string) (sdk.Build, erro
 func (ix *Index) serveProject(ctx context.Context, w http.ResponseWriter, r *http.Request, name string) {
 	format, ok := negotiate(r)
 	if !ok {
-		sdk.TextError(w, http.StatusNotAcceptable, "acceptable types: "+typeJSON+", "+typeHTML+", "+typeTextHTML)
+		ix.edge().Error(w, http.StatusNotAcceptable, "acceptable types: "+typeJSON+", "+typeHTML+", "+typeTextHTML)
 		return
 	}
-	p, err := ix.pages.Get(ctx, ix.Packager.SDKs.Registry(), name, "Python project "+name, ix.Packager.SDKs.Publications(Ecosystem, name), func() (projectPage, string, error) {
+	p, cacheControl, err := ix.pages.Get(ctx, ix.Packager.SDKs.Registry(), name, "Python project "+name, ix.Packager.SDKs.Publications(Ecosystem, name), func() (projectPage, string, error) {
 		return ix.renderProject(ctx, name)
 	})
 	if err != nil {
-		ix.fail(w, err)
+		ix.fail(w, r, err)
 		return
 	}
 	body := p.html
 	if format == typeJSON {
 		body = p.json
 	}
-	writePage(w, r, format, body)
+	writePage(w, r, format, cacheControl, body)
 }
 
 // projectPage is a rendered project page, in both formats.
@@ -289,24 +287,19 @@ func (ix *Index) renderProject(ctx context.Context, name string) (projectPage, s
 	if err != nil {
 		return projectPage{}, "", err
 	}
-	st := ix.Packager.SDKs.Registry().Store()
-	arts, err := st.ListArtifacts(ctx, Ecosystem, name, store.Page{})
+	var arts []store.Artifact
+	err = ix.Jobs.List(ctx, Ecosystem, b, "Python project "+name, func(ctx context.Context) (n int, err error) {
+		arts, err = ix.Packager.SDKs.Registry().ListArtifacts(ctx, Ecosystem, name, store.Page{})
+		return sdk.CountOf(arts, b.Module.ID), err
+	})
 	if err != nil {
 		return projectPage{}, "", err
 	}
-	if err := ix.Jobs.Ensure(ctx, Ecosystem, b, len(arts) == 0); err != nil {
-		return projectPage{}, "", err
-	}
-	if len(arts) == 0 {
-		if arts, err = st.ListArtifacts(ctx, Ecosystem, name, store.Page{}); err != nil {
-			return projectPage{}, "", err
-		}
-	}
-	if len(arts) == 0 {
-		return projectPage{}, "", fmt.Errorf("%w: Python project %s has no published version yet (lathe sdk jobs shows why)", sdk.ErrNotFound, name)
-	}
 	files := make([]fileEntry, 0, len(arts))
 	for _, a := range arts {
+		if a.ModuleID != b.Module.ID {
+			continue // an earlier module of the same name
+		}
 		m, err := ParseMeta(a.Meta)
 		if err != nil {
 			return projectPage{}, "", err
@@ -326,12 +319,12 @@ func (ix *Index) renderProject(ctx context.Context, name string) (projectPage, s
 func (ix *Index) serveRoot(ctx context.Context, w http.ResponseWriter, r *http.Request) {
 	format, ok := negotiate(r)
 	if !ok {
-		sdk.TextError(w, http.StatusNotAcceptable, "acceptable types: "+typeJSON+", "+typeHTML+", "+typeTextHTML)
+		ix.edge().Error(w, http.StatusNotAcceptable, "acceptable types: "+typeJSON+", "+typeHTML+", "+typeTextHTML)
 		return
 	}
 	names, err := ix.projects(ctx)
 	if err != nil {
-		ix.fail(w, err)
+		ix.fail(w, r, err)
 		return
 	}
 	var body []byte
@@ -347,7 +340,7 @@ func (ix *Index) serveRoot(ctx context.Context, w http.ResponseWriter, r *http.R
 			list.Projects = append(list.Projects, project{n})
 		}
 		if body, err = marshal(list); err != nil {
-			ix.fail(w, err)
+			ix.fail(w, r, err)
 			return
 		}
 	} else {
@@ -359,20 +352,24 @@ func (ix *Index) serveRoot(ctx context.Context, w http.ResponseWriter, r *http.R
 		buf.WriteString(htmlFoot)
 		body = buf.Bytes()
 	}
-	writePage(w, r, format, body)
+	writePage(w, r, format, sdk.CacheControl(sdk.CallerVisibility(ctx), false), body)
 }
 
 func (ix *Index) projects(ctx context.Context) ([]string, error) {
-	st := ix.Packager.SDKs.Registry().Store()
+	reg := ix.Packager.SDKs.Registry()
 	type gen struct{ owner, name string }
 	var gens []gen
 	for off := 0; ; off += listPage {
-		ps, err := st.ListPlugins(ctx, "", store.Page{Offset: off, Limit: listPage})
+		ps, err := reg.Plugins(ctx, "", store.Page{Offset: off, Limit: listPage})
 		if err != nil {
 			return nil, err
 		}
 		for _, p := range ps {
-			pv, err := st.PluginVersion(ctx, p.ID, "", 0)
+			o, err := reg.Owner(ctx, p.OwnerID, "")
+			if err != nil {
+				return nil, err
+			}
+			pv, err := reg.PluginVersion(ctx, o.Name, p.Name, "", 0)
 			if errors.Is(err, store.ErrNotFound) {
 				continue
 			} else if err != nil {
@@ -381,10 +378,6 @@ func (ix *Index) projects(ctx context.Context) ([]string, error) {
 			cfg, err := pluginconfig.Parse(pv.Config)
 			if err != nil || cfg.Registry == nil || cfg.Registry.Python == nil {
 				continue
-			}
-			o, err := st.OwnerByID(ctx, p.OwnerID)
-			if err != nil {
-				return nil, err
 			}
 			gens = append(gens, gen{o.Name, p.Name})
 		}
@@ -398,14 +391,14 @@ func (ix *Index) projects(ctx context.Context) ([]string, error) {
 	owners := map[string]string{}
 	var names []string
 	for off := 0; ; off += listPage {
-		ms, scanned, err := ix.Packager.SDKs.Registry().ListModules(ctx, "", false, store.Page{Offset: off, Limit: listPage})
+		ms, scanned, err := reg.ListModules(ctx, "", false, store.Page{Offset: off, Limit: listPage})
 		if err != nil {
 			return nil, err
 		}
 		for _, m := range ms {
 			on, ok := owners[m.OwnerID]
 			if !ok {
-				o, err := st.OwnerByID(ctx, m.OwnerID)
+				o, err := reg.Owner(ctx, m.OwnerID, "")
 				if err != nil {
 					return nil, err
 				}
@@ -469,44 +462,45 @@ func (ix *Index) published(ctx context.Context, project, file string) (store.Art
 func (ix *Index) serveWheel(ctx context.Context, w http.ResponseWriter, r *http.Request, project, file string) {
 	a, _, err := ix.published(ctx, project, file)
 	if err != nil {
-		ix.fail(w, err)
+		ix.fail(w, r, err)
 		return
 	}
-	if err := ix.Packager.SDKs.ServeArchive(w, r, a, "application/octet-stream"); err != nil {
-		ix.fail(w, err)
+	if err := ix.Packager.SDKs.ServeArchive(ctx, w, r, a, "application/octet-stream"); err != nil {
+		ix.fail(w, r, err)
 	}
 }
 
 // serveMetadata serves a wheel's METADATA (PEP 658).
 func (ix *Index) serveMetadata(ctx context.Context, w http.ResponseWriter, r *http.Request, project, file string) {
-	_, m, err := ix.published(ctx, project, file)
+	a, m, err := ix.published(ctx, project, file)
 	if err != nil {
-		ix.fail(w, err)
+		ix.fail(w, r, err)
+		return
+	}
+	cacheControl, err := ix.Packager.SDKs.ArtifactCacheControl(ctx, a)
+	if err != nil {
+		ix.fail(w, r, err)
 		return
 	}
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	w.Header().Set("Cache-Control", "public, max-age=31536000, immutable")
+	w.Header().Set("Cache-Control", cacheControl)
 	w.Header().Set("Content-Length", strconv.Itoa(len(m.Metadata)))
 	if r.Method != http.MethodHead {
 		_, _ = w.Write(m.Metadata)
 	}
 }
 
-func (ix *Index) fail(w http.ResponseWriter, err error) {
-	sdk.Fail(w, ix.Log, "Python index", err)
-}
+func (ix *Index) fail(w http.ResponseWriter, r *http.Request, err error) { ix.edge().Fail(w, r, err) }
 
 // writePage writes an index page with an ETag, revalidated on every use.
-func writePage(w http.ResponseWriter, r *http.Request, format string, body []byte) {
+func writePage(w http.ResponseWriter, r *http.Request, format, cacheControl string, body []byte) {
 	h := sha256.New()
 	h.Write([]byte(format + "\x00"))
 	h.Write(body)
 	etag := `"` + hex.EncodeToString(h.Sum(nil)[:16]) + `"`
 	w.Header().Set("Vary", "Accept, Authorization")
-	w.Header().Set("ETag", etag)
-	w.Header().Set("Cache-Control", "no-cache")
-	if r.Header.Get("If-None-Match") == etag {
-		w.WriteHeader(http.StatusNotModified)
+	w.Header().Set("Cache-Control", cacheControl)
+	if sdk.NotModified(w, r, etag) {
 		return
 	}
 	ct := format

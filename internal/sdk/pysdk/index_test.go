@@ -113,7 +113,7 @@ type fixture struct {
 	name  string
 }
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t testing.TB) *fixture {
 	t.Helper()
 	ctx := context.Background()
 	st, err := sqlitestore.Open(filepath.Join(t.TempDir(), "lathe.db"))
@@ -200,7 +200,7 @@ func newFixture(t *testing.T) *fixture {
 	return fx
 }
 
-func (fx *fixture) get(t *testing.T, method, path string, header ...string) *httptest.ResponseRecorder {
+func (fx *fixture) get(t testing.TB, method, path string, header ...string) *httptest.ResponseRecorder {
 	t.Helper()
 	r := httptest.NewRequest(method, path, nil)
 	for i := 0; i+1 < len(header); i += 2 {
@@ -333,4 +333,34 @@ func TestIndex(t *testing.T) {
 		t.Errorf("POST: %d", w.Code)
 	}
 	_, _ = io.Copy(io.Discard, w.Body)
+}
+
+// Only a public module's wheels and metadata may be kept by shared caches; a private
+// module's answers are private, and pages are revalidated (the root page, which lists
+// what the caller may see, is private for a caller with a token).
+func TestCacheControl(t *testing.T) {
+	fx := newFixture(t)
+	bearer := "Bearer " + fx.token
+	for project, vis := range map[string]store.Visibility{"alice-money-v1-protocolbuffers-python": store.Public, "alice-vault-protocolbuffers-python": store.Private} {
+		page := SimplePrefix + project + "/"
+		w := fx.get(t, http.MethodGet, page, "Accept", pipAccept, "Authorization", bearer)
+		if want := sdk.CacheControl(vis, false); w.Code != http.StatusOK || w.Header().Get("Cache-Control") != want {
+			t.Errorf("GET %s: %d, Cache-Control %q, want %q", page, w.Code, w.Header().Get("Cache-Control"), want)
+		}
+		var proj jsonProject
+		if err := json.Unmarshal(w.Body.Bytes(), &proj); err != nil || len(proj.Files) != 1 {
+			t.Fatalf("page %s: %v", w.Body, err)
+		}
+		for _, file := range []string{proj.Files[0].URL, proj.Files[0].URL + ".metadata"} {
+			w := fx.get(t, http.MethodGet, page+file, "Authorization", bearer)
+			if want := sdk.CacheControl(vis, true); w.Code != http.StatusOK || w.Header().Get("Cache-Control") != want {
+				t.Errorf("GET %s: %d, Cache-Control %q, want %q", page+file, w.Code, w.Header().Get("Cache-Control"), want)
+			}
+		}
+	}
+	for auth, want := range map[string]string{"": "no-cache", bearer: "private, no-cache"} {
+		if w := fx.get(t, http.MethodGet, SimplePrefix, "Authorization", auth); w.Code != http.StatusOK || w.Header().Get("Cache-Control") != want {
+			t.Errorf("GET %s with %q: %d, Cache-Control %q, want %q", SimplePrefix, auth, w.Code, w.Header().Get("Cache-Control"), want)
+		}
+	}
 }
