@@ -141,7 +141,7 @@ func goTool() string {
 	if p, err := exec.LookPath("go"); err == nil {
 		return p
 	}
-	return filepath.Join(runtime.GOROOT(), "bin", "go"+exe)
+	return filepath.Join(runtime.GOROOT(), "bin", "go"+exe) //nolint:staticcheck // the test binary runs where it was built, with its toolchain
 }
 
 // findBuf returns the path of a buf CLI of bufVersion: $LATHE_TEST_BUF, else
@@ -366,7 +366,7 @@ func setup(env *testscript.Env) error {
 			return
 		}
 		err := st.server.stop()
-		f, ok := env.T().(testscript.TFailed)
+		f, ok := env.T().(interface{ Failed() bool })
 		failed := !ok || f.Failed() // if unsure, log rather than fail twice
 		if err != nil || failed {
 			env.T().Log("lathe serve log:\n" + st.server.log())
