@@ -212,7 +212,7 @@ func publicEndpoints(publicURL, goHost, listenURL string) (string, gosdk.Paths, 
 // parseUpstream reads --go-upstream: an http or https URL, or "off" for none.
 func parseUpstream(s string) (*url.URL, error) {
 	if s == "off" {
-		return nil, nil
+		return nil, nil //nolint:nilnil // off is no upstream, and no error
 	}
 	u, err := url.Parse(s)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {

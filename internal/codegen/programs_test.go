@@ -11,6 +11,7 @@ import (
 	"github.com/lathe-registry/lathe/internal/blob/memblob"
 	"github.com/lathe-registry/lathe/internal/codegen"
 	"github.com/lathe-registry/lathe/internal/store"
+	"github.com/lathe-registry/lathe/internal/testenv"
 )
 
 // Programs under a relative directory still run: the sandbox starts plugins in a working
@@ -35,12 +36,7 @@ func TestProgramsRelativeDir(t *testing.T) {
 		t.Errorf("native program %q is not an absolute path", inv.Program)
 	}
 
-	if _, err := exec.LookPath("node"); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("node is not on PATH")
-		}
-		t.Skip("node is not on PATH")
-	}
+	testenv.RequireTool(t, "node")
 	pkg := t.TempDir()
 	if err := os.WriteFile(filepath.Join(pkg, "main.js"), []byte("process.exit(0)\n"), 0o644); err != nil {
 		t.Fatal(err)
@@ -67,12 +63,7 @@ func TestProgramsRelativeDir(t *testing.T) {
 // A Python plugin runs with the interpreter itself, not a wrapper on PATH, and the sandbox
 // shows it its standard library.
 func TestPythonInvocation(t *testing.T) {
-	if _, err := exec.LookPath("python3"); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("python3 is not on PATH")
-		}
-		t.Skip("python3 is not on PATH")
-	}
+	testenv.RequireTool(t, "python3")
 	ctx := t.Context()
 	py, err := codegen.FindPython(ctx)
 	if err != nil {

@@ -141,7 +141,7 @@ func goTool() string {
 	if p, err := exec.LookPath("go"); err == nil {
 		return p
 	}
-	return filepath.Join(runtime.GOROOT(), "bin", "go"+exe)
+	return filepath.Join(runtime.GOROOT(), "bin", "go"+exe) //nolint:staticcheck // the test binary runs where it was built, with its toolchain
 }
 
 // findBuf returns the path of a buf CLI of bufVersion: $LATHE_TEST_BUF, else
@@ -305,8 +305,16 @@ var scriptCmds = map[string]func(ts *testscript.TestScript, neg bool, args []str
 // scriptState is the per-script state of the custom commands.
 type scriptState struct {
 	server *serverProc
-	certs  *testCerts // made on first use
+	certs  *testCerts   // made on first use
+	t      testscript.T // the script's test, which only the skip command can reach otherwise
 }
+
+// scriptT is a script command's [testenv.T]: a missing program fails the script as
+// ts.Fatalf does, or skips it as the skip command does.
+type scriptT struct{ ts *testscript.TestScript }
+
+func (s scriptT) Fatal(args ...any) { s.ts.Fatalf("%s", fmt.Sprint(args...)) }
+func (s scriptT) Skip(args ...any)  { state(s.ts).t.Skip(args...) }
 
 type stateKey struct{}
 
@@ -351,14 +359,14 @@ func setup(env *testscript.Env) error {
 	env.Setenv("NETRC", filepath.Join(home, ".netrc"))
 	env.Setenv("BUF_CACHE_DIR", filepath.Join(work, ".bufcache"))
 	env.Setenv("BUF_CONFIG_DIR", filepath.Join(work, ".bufconfig"))
-	st := &scriptState{}
+	st := &scriptState{t: env.T()}
 	env.Values[stateKey{}] = st
 	env.Defer(func() {
 		if st.server == nil {
 			return
 		}
 		err := st.server.stop()
-		f, ok := env.T().(testscript.TFailed)
+		f, ok := env.T().(interface{ Failed() bool })
 		failed := !ok || f.Failed() // if unsure, log rather than fail twice
 		if err != nil || failed {
 			env.T().Log("lathe serve log:\n" + st.server.log())

@@ -68,7 +68,7 @@ func cmdReplace(ts *testscript.TestScript, neg bool, args []string) {
 }
 
 // npmTools are the JavaScript tools scripts run besides npm and node, at pinned versions.
-var npmTools = map[string]*npmTool{ //nolint:gochecknoglobals // read-only table
+var npmTools = map[string]*npmTool{
 	"pnpm": {pkg: "pnpm", version: "10.34.9"},
 	"yarn": {pkg: "@yarnpkg/cli-dist", version: "4.18.1"},
 	"tsc":  {pkg: "typescript", version: "7.0.2"},
@@ -131,7 +131,7 @@ func (t *npmTool) install(name string) (string, error) {
 
 // hostNPMRegistry is the registry npm uses on the host, for tools that do not read npm's
 // configuration.
-var hostNPMRegistry = sync.OnceValues(func() (string, error) { //nolint:gochecknoglobals // computed once
+var hostNPMRegistry = sync.OnceValues(func() (string, error) {
 	out, err := exec.Command("npm", "config", "get", "registry").Output()
 	if err != nil {
 		return "", fmt.Errorf("npm config get registry: %w", err)

@@ -21,6 +21,7 @@ import (
 
 	"github.com/lathe-registry/lathe/internal/plugin/protocpy"
 	"github.com/lathe-registry/lathe/internal/plugin/wellknown"
+	"github.com/lathe-registry/lathe/internal/testenv"
 )
 
 func init() {
@@ -87,10 +88,7 @@ func cmdPythonVenv(ts *testscript.TestScript, neg bool, args []string) {
 	if neg || len(args) != 1 {
 		ts.Fatalf("usage: python-venv DIR")
 	}
-	py, err := exec.LookPath("python3")
-	if err != nil {
-		ts.Fatalf("no python3 on PATH: %v", err)
-	}
+	py := testenv.RequireTool(scriptT{ts}, "python3")
 	dir := ts.MkAbs(args[0])
 	// Debian's python3 has venv's ensurepip (which installs pip into the venv) only with
 	// python3-venv.
@@ -131,9 +129,9 @@ var (
 	uvErr  error
 )
 
-// installUV installs uv with pip into a virtual environment in the user cache, once per
-// version; a concurrent test run installs its own copy and renames it into place.
-func installUV() (string, error) {
+// installUV installs uv with py's pip into a virtual environment in the user cache, once
+// per version; a concurrent test run installs its own copy and renames it into place.
+func installUV(py string) (string, error) {
 	cache, err := os.UserCacheDir()
 	if err != nil {
 		return "", err
@@ -142,10 +140,6 @@ func installUV() (string, error) {
 	uv := filepath.Join(dir, "bin", "uv")
 	if out, err := exec.Command(uv, "--version").Output(); err == nil && strings.HasPrefix(string(out), "uv "+uvVersion+" ") {
 		return uv, nil
-	}
-	py, err := exec.LookPath("python3")
-	if err != nil {
-		return "", err
 	}
 	if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
 		return "", err
@@ -182,7 +176,8 @@ func cmdUV(ts *testscript.TestScript, neg bool, args []string) {
 	if neg || len(args) != 0 {
 		ts.Fatalf("usage: uv")
 	}
-	uvOnce.Do(func() { uvPath, uvErr = installUV() })
+	py := testenv.RequireTool(scriptT{ts}, "python3")
+	uvOnce.Do(func() { uvPath, uvErr = installUV(py) })
 	if uvErr != nil {
 		ts.Fatalf("installing uv: %v", uvErr)
 	}

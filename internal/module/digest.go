@@ -83,4 +83,4 @@ type manifestError struct{}
 
 func (manifestError) Error() string { return "malformed manifest" }
 
-var errBadManifest error = manifestError{} //nolint:gochecknoglobals // sentinel
+var errBadManifest error = manifestError{}

@@ -148,7 +148,7 @@ func pluginNotFound(err error, owner, name, version string, revision int) error 
 	return errorf(ErrNotFound, "plugin %s not found; the operator publishes plugins with lathe plugin push", ref)
 }
 
-var ownerNameRE = regexp.MustCompile(`^[a-z][a-z0-9-]{1,31}$`) //nolint:gochecknoglobals // compiled once
+var ownerNameRE = regexp.MustCompile(`^[a-z][a-z0-9-]{1,31}$`)
 
 // CheckOwnerName validates a user or organization name: 2–32 characters of lowercase
 // letters, digits and '-', starting with a letter.

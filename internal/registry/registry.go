@@ -161,7 +161,7 @@ func NewID() string {
 	return strings.ReplaceAll(uuid.NewString(), "-", "")
 }
 
-var dashlessID = regexp.MustCompile(`^[0-9a-f]{32}$`) //nolint:gochecknoglobals // compiled once
+var dashlessID = regexp.MustCompile(`^[0-9a-f]{32}$`)
 
 // IsID reports whether s has the form of a dashless id.
 func IsID(s string) bool { return dashlessID.MatchString(s) }
@@ -176,7 +176,7 @@ func NormalizeID(s string) string {
 	return id
 }
 
-var moduleNameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,99}$`) //nolint:gochecknoglobals // compiled once
+var moduleNameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,99}$`)
 
 // CheckModuleName validates a module name: 1–100 characters of lowercase letters, digits,
 // '-', '_' and '.', starting with a letter or digit.

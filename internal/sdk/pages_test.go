@@ -62,7 +62,7 @@ func TestPagesNewPublication(t *testing.T) {
 		}
 		return got
 	}
-	if get() != 1 || get() != 1 {
+	if first, second := get(), get(); first != 1 || second != 1 {
 		t.Fatalf("a page within PageTTL was rendered again")
 	}
 	if _, err := s.Artifact(ctx, "cargo", "k", "1.0.0", m.ID, func(context.Context) ([]byte, []byte, error) {

@@ -14,6 +14,8 @@ import (
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/descriptorpb"
 	"google.golang.org/protobuf/types/pluginpb"
+
+	"github.com/lathe-registry/lathe/internal/testenv"
 )
 
 // fakeCompiler stands in for grpcio-tools' extension module: it checks the arguments the
@@ -118,13 +120,7 @@ func TestUnpack(t *testing.T) {
 // writes the response with its own wire coding.
 func TestScript(t *testing.T) {
 	t.Parallel()
-	py, err := exec.LookPath("python3")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("python3 is not on PATH")
-		}
-		t.Skip("python3 is not on PATH")
-	}
+	py := testenv.RequireTool(t, "python3")
 	dir := t.TempDir()
 	entry, err := Unpack(wheel(t, map[string]string{
 		"grpc_tools/__init__.py":         "",

@@ -766,7 +766,7 @@ func TestLatheDies(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	defer cmd.Wait() //nolint:errcheck // killed below
+	defer cmd.Wait()
 	deadline := time.Now().Add(10 * time.Second)
 	for len(processesWith(t, "linger\x00"+token)) == 0 {
 		if time.Now().After(deadline) {

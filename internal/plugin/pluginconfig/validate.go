@@ -69,7 +69,7 @@ func newConfig(f *fileConfig) (*Config, error) {
 // nameRE is the rule for owner and plugin names: they end up in URLs and SDK package
 // names (Go module paths, npm and Cargo names), where uppercase and other characters
 // cause trouble.
-var nameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,99}$`) //nolint:gochecknoglobals // compiled once
+var nameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,99}$`)
 
 func parseIdentity(s string) (host, owner, name string, err error) {
 	parts := strings.Split(s, "/")
@@ -89,7 +89,7 @@ func parseIdentity(s string) (host, owner, name string, err error) {
 	return host, owner, name, nil
 }
 
-var hostLabelRE = regexp.MustCompile(`^[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?$`) //nolint:gochecknoglobals // compiled once
+var hostLabelRE = regexp.MustCompile(`^[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?$`)
 
 // checkHost accepts a DNS name or IP address with an optional numeric port, as buf does.
 func checkHost(host string) error {
@@ -191,7 +191,7 @@ func newRegistry(f *fileRegistry, c *Config) (*Registry, error) {
 }
 
 // goVersionRE is the form of a go directive: 1.23, 1.21.0, 1.21rc1.
-var goVersionRE = regexp.MustCompile(`^[1-9][0-9]*\.(0|[1-9][0-9]*)(\.(0|[1-9][0-9]*))?([a-z]+[0-9]+)?$`) //nolint:gochecknoglobals // compiled once
+var goVersionRE = regexp.MustCompile(`^[1-9][0-9]*\.(0|[1-9][0-9]*)(\.(0|[1-9][0-9]*))?([a-z]+[0-9]+)?$`)
 
 func newGo(f *fileGo, c *Config) (*GoRegistry, error) {
 	if f.MinVersion != "" && !goVersionRE.MatchString(f.MinVersion) {

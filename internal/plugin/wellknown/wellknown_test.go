@@ -22,6 +22,7 @@ import (
 	"google.golang.org/protobuf/types/pluginpb"
 
 	"github.com/lathe-registry/lathe/internal/plugin/pluginconfig"
+	"github.com/lathe-registry/lathe/internal/testenv"
 )
 
 func TestList(t *testing.T) {
@@ -273,12 +274,7 @@ func TestBuildGoErrors(t *testing.T) {
 
 func TestFetchNPM(t *testing.T) {
 	t.Parallel()
-	if _, err := exec.LookPath("npm"); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("npm is required in CI to test fetching bufbuild/es: %v", err)
-		}
-		t.Skipf("SKIPPING the npm plugin test: npm is not installed (%v); CI=true makes this a failure", err)
-	}
+	testenv.RequireTool(t, "npm")
 	p, _ := Lookup("bufbuild/es")
 	dir := filepath.Join(testCache(t), "npm-"+p.Config.Name+"-"+p.Source.NPMVersion)
 	entry, err := NPMEntry(p, dir)

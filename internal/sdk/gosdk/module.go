@@ -192,7 +192,7 @@ func managedName(importPath, protoPackage string) string {
 
 // versionElem is a proto package version as buf recognizes one: v1, v1beta1, v2alpha,
 // v1p1beta1, v1test.
-var versionElem = regexp.MustCompile(`^v[0-9]+((alpha|beta)[0-9]*|p[0-9]+(alpha|beta)[0-9]*|test[a-z0-9]*)?$`) //nolint:gochecknoglobals // compiled once
+var versionElem = regexp.MustCompile(`^v[0-9]+((alpha|beta)[0-9]*|p[0-9]+(alpha|beta)[0-9]*|test[a-z0-9]*)?$`)
 
 // goSanitized makes a valid Go identifier the way protoc-gen-go names packages after
 // their import path: invalid characters become "_", and a keyword or a name not

@@ -120,7 +120,7 @@ func (ix *Index) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // projectNameRE matches the normalized names of projects: letters, digits and single
 // dashes, as the owner, module and plugin names they come from allow.
-var projectNameRE = regexp.MustCompile(`^[a-z0-9]+(-[a-z0-9]+)*$`) //nolint:gochecknoglobals // compiled once
+var projectNameRE = regexp.MustCompile(`^[a-z0-9]+(-[a-z0-9]+)*$`)
 
 func redirect(w http.ResponseWriter, r *http.Request, to string) {
 	if r.URL.RawQuery != "" {
@@ -148,7 +148,7 @@ func findSDK(ctx context.Context, s *sdk.Service, name string) (sdk.SDK, error) 
 		o, err := reg.Owner(ctx, "", name)
 		if errors.Is(err, store.ErrNotFound) {
 			owners[name] = nil
-			return nil, nil
+			return nil, nil //nolint:nilnil // nil is "no such owner", remembered like a found one
 		}
 		if err != nil {
 			return nil, err

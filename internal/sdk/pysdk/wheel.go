@@ -100,7 +100,7 @@ type Packager struct {
 // Name implements [sdk.Ecosystem].
 func (p *Packager) Name() string { return Ecosystem }
 
-var separators = regexp.MustCompile(`[-_.]+`) //nolint:gochecknoglobals // compiled once
+var separators = regexp.MustCompile(`[-_.]+`)
 
 // Normalize is PEP 503's name normalization.
 func Normalize(name string) string {

@@ -9,7 +9,7 @@ import (
 
 // benchSizes are the numbers of commits (and labels) of the benchmarked module. Reads
 // should take about as long with the largest as with the smallest.
-var benchSizes = []int{10, 10_000}
+var benchSizes = []int{10, 10_000} //nolint:gochecknoglobals // read-only table
 
 // benchFixture is a store holding one module with n commits, each with a label.
 type benchFixture struct {
