@@ -145,7 +145,7 @@ const (
 	system    = "system"
 )
 
-var actors = []string{anonymous, owner, other, system} //nolint:gochecknoglobals // test table
+var actors = []string{anonymous, owner, other, system}
 
 func (f *accessFixture) as(actor string) context.Context {
 	ctx := context.Background()
@@ -389,7 +389,7 @@ func accessCases() []accessCase {
 }
 
 // exempt are the exported methods of Registry outside the grid, and why.
-var exempt = map[string]string{ //nolint:gochecknoglobals // test table
+var exempt = map[string]string{
 	"Owner":           "owners are public",
 	"PluginVersion":   "plugins are public",
 	"PluginVersions":  "plugins are public",
