@@ -29,6 +29,7 @@ type engineFlags struct {
 	processes   *int
 	maxOutput   *int64
 	wasmCache   *string
+	wasmModules *int
 	cgroup      *string
 }
 
@@ -44,6 +45,7 @@ func addEngineFlags(c *command) engineFlags {
 		maxOutput:   c.Int64("plugin-max-output", d.OutputBytes, "output limit of one plugin run, in `BYTES`"),
 		cgroup:      c.String("plugin-cgroup", "", "delegated cgroup v2 `DIR`ectory under which each sandboxed run gets its own cgroup (default: found automatically; see the nativerun package doc)"),
 		wasmCache:   c.String("wasm-cache", "", "`DIR`ectory of compiled WASM plugins, kept across restarts (default DATA/cache/wasm)"),
+		wasmModules: c.Int("wasm-modules", wasmrun.DefaultMaxModules, "compiled WASM plugins kept in memory (`N`); the least recently used beyond them is dropped and read back from the cache directory when next needed"),
 	}
 }
 
@@ -72,7 +74,7 @@ func newEngine(ctx context.Context, f engineFlags, dataDir string, st store.Stor
 	if wasmCache == "" {
 		wasmCache = filepath.Join(dataDir, "cache", "wasm")
 	}
-	wasm, err := wasmrun.New(ctx, wasmrun.WithCacheDir(wasmCache))
+	wasm, err := wasmrun.New(ctx, wasmrun.WithCacheDir(wasmCache), wasmrun.WithMaxModules(*f.wasmModules))
 	if err != nil {
 		return nil, nil, fmt.Errorf("starting the WASM runtime: %w", err)
 	}

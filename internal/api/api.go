@@ -116,7 +116,7 @@ func (s *server) connectError(err error) error {
 		return connect.NewError(connect.CodeUnauthenticated, err)
 	case errors.Is(err, registry.ErrPermissionDenied):
 		return connect.NewError(connect.CodePermissionDenied, err)
-	case errors.Is(err, registry.ErrFailedPrecondition):
+	case errors.Is(err, registry.ErrFailedPrecondition), errors.Is(err, codegen.ErrPlugin):
 		return connect.NewError(connect.CodeFailedPrecondition, err)
 	case errors.Is(err, context.Canceled):
 		return connect.NewError(connect.CodeCanceled, err)

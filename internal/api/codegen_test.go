@@ -30,6 +30,7 @@ import (
 	"github.com/lathe-registry/lathe/internal/plugin"
 	"github.com/lathe-registry/lathe/internal/plugin/nativerun"
 	"github.com/lathe-registry/lathe/internal/registry"
+	"github.com/lathe-registry/lathe/internal/store"
 	"github.com/lathe-registry/lathe/internal/store/sqlitestore"
 )
 
@@ -40,6 +41,12 @@ func TestMain(m *testing.M) {
 
 // codegenServer serves the API with an engine and the behaving test plugin test/plugin.
 func codegenServer(tb testing.TB) (registryv1alpha1connect.CodeGenerationServiceClient, *codegen.Engine, *atomic.Int64) {
+	tb.Helper()
+	return codegenServerWith(tb, func(s store.Store) store.Store { return s })
+}
+
+// codegenServerWith is codegenServer with the engine's store wrapped.
+func codegenServerWith(tb testing.TB, wrap func(store.Store) store.Store) (registryv1alpha1connect.CodeGenerationServiceClient, *codegen.Engine, *atomic.Int64) {
 	tb.Helper()
 	dir := tb.TempDir()
 	program := filepath.Join(dir, "protoc-gen-hostile")
@@ -74,7 +81,7 @@ func codegenServer(tb testing.TB) (registryv1alpha1connect.CodeGenerationService
 	if err != nil {
 		tb.Fatal(err)
 	}
-	engine := codegen.New(st, blobs, codegen.Config{
+	engine := codegen.New(wrap(st), blobs, codegen.Config{
 		Runners: map[string]plugin.Runner{codegen.RuntimeNative: native}, Programs: programs, Workers: 2,
 		Logger: slog.New(slog.DiscardHandler),
 	})
@@ -164,6 +171,40 @@ func TestGenerateCodeCache(t *testing.T) {
 	}
 	if n := engine.Runs(); n != 2 {
 		t.Fatalf("plugin ran %d times, want 2", n)
+	}
+}
+
+// countingStore counts the engine's cache lookups, the first thing a generation does.
+type countingStore struct {
+	store.Store
+	lookups atomic.Int64
+}
+
+func (s *countingStore) GenerationOutput(ctx context.Context, key string) (string, error) {
+	s.lookups.Add(1)
+	return s.Store.GenerationOutput(ctx, key)
+}
+
+// TestGenerateCodeUnknownPlugin: a request naming an unknown plugin after a known one is
+// refused before any generation starts, so that nothing runs on after the call returns.
+func TestGenerateCodeUnknownPlugin(t *testing.T) {
+	var counting *countingStore
+	client, engine, _ := codegenServerWith(t, func(s store.Store) store.Store {
+		counting = &countingStore{Store: s}
+		return counting
+	})
+	req := generateRequest(generatedImage(t, 1, 2))
+	req.Msg.Requests = append(req.Msg.Requests, &registryv1alpha1.PluginGenerationRequest{
+		PluginReference: &registryv1alpha1.CuratedPluginReference{Owner: "test", Name: "missing"},
+	})
+	if _, err := client.GenerateCode(context.Background(), req); connect.CodeOf(err) != connect.CodeNotFound {
+		t.Fatalf("error %v, want not_found", err)
+	}
+	if n := counting.lookups.Load(); n != 0 {
+		t.Errorf("%d generations started for a request that failed", n)
+	}
+	if n := engine.Runs(); n != 0 {
+		t.Errorf("%d plugin runs for a request that failed", n)
 	}
 }
 

@@ -8,7 +8,10 @@
 //  2. Cache: a key whose output is recorded is answered from the blob store.
 //  3. Single flight: concurrent calls with one key share one plugin run.
 //  4. Worker pool: at most N plugins run at once; callers wait their turn (or give up
-//     when their context ends) so that the server stays responsive.
+//     when their context ends) so that the server stays responsive. A run is admitted to
+//     the pool only while at least one of its callers still waits, and only then builds
+//     its request: callers that gave up cause no work. Once admitted, a run finishes
+//     even if its callers go, for those that join it later and for the cache.
 //  5. Run: the plugin's program, materialized from the blob store, runs under its
 //     runtime's [plugin.Runner] with the engine's limits.
 //  6. Validate: output must parse, file names must be clean relative paths, and the total
@@ -24,10 +27,10 @@ import (
 	"log/slog"
 	"path"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
-	"golang.org/x/sync/singleflight"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/pluginpb"
 
@@ -48,9 +51,23 @@ type Engine struct {
 	programs *Programs
 	limits   plugin.Limits
 	slots    chan struct{}
-	flight   singleflight.Group
 	log      *slog.Logger
 	runs     atomic.Int64
+
+	mu      sync.Mutex
+	flights map[string]*flight // by generation key
+}
+
+// flight is one run shared by the concurrent callers of a generation key.
+type flight struct {
+	done chan struct{} // closed once resp and err are set
+	resp *pluginpb.CodeGeneratorResponse
+	err  error
+
+	// Guarded by Engine.mu.
+	waiters  int
+	admitted bool
+	gone     chan struct{} // closed when the last waiter leaves before admission
 }
 
 // Config configures an [Engine].
@@ -79,6 +96,7 @@ func New(s store.Store, b blob.Store, cfg Config) *Engine {
 		limits:   cfg.Limits.WithDefaults(),
 		slots:    make(chan struct{}, max(cfg.Workers, 1)),
 		log:      cfg.Logger,
+		flights:  make(map[string]*flight),
 	}
 }
 
@@ -116,33 +134,103 @@ func (e *Engine) Generate(ctx context.Context, pv store.PluginVersion, req *plug
 	if err != nil {
 		return nil, err
 	}
-	return e.GenerateInput(ctx, pv, digest, func() (*pluginpb.CodeGeneratorRequest, error) { return req, nil })
+	return e.generate(ctx, pv, digest, func() (*pluginpb.CodeGeneratorRequest, error) { return req, nil })
 }
 
-// GenerateInput is [Engine.Generate] for callers that identify their input more cheaply
-// than by encoding the request: inputDigest must determine the request that build
-// returns, and build runs only on a cache miss.
-func (e *Engine) GenerateInput(ctx context.Context, pv store.PluginVersion, inputDigest []byte, build func() (*pluginpb.CodeGeneratorRequest, error)) (*pluginpb.CodeGeneratorResponse, error) {
+// GenerateInput is [Engine.Generate] for a request built from files that the caller
+// decodes only if a plugin must run: the request is in's (see [Input.Request]), and
+// files is called at most once, on a cache miss, after the run is admitted. Its errors
+// are returned as they are.
+func (e *Engine) GenerateInput(ctx context.Context, pv store.PluginVersion, in Input, files func() ([]File, error)) (*pluginpb.CodeGeneratorResponse, error) {
+	return e.generate(ctx, pv, in.Digest(), func() (*pluginpb.CodeGeneratorRequest, error) {
+		f, err := files()
+		if err != nil {
+			return nil, err
+		}
+		return in.Request(f)
+	})
+}
+
+// generate answers from the cache or from the key's flight, starting one if there is
+// none; build must return the request that inputDigest identifies.
+func (e *Engine) generate(ctx context.Context, pv store.PluginVersion, inputDigest []byte, build func() (*pluginpb.CodeGeneratorRequest, error)) (*pluginpb.CodeGeneratorResponse, error) {
 	key := Key(pv, inputDigest)
 	if resp, err := e.cached(ctx, key); err == nil || !errors.Is(err, store.ErrNotFound) {
 		return resp, err
 	}
-	// The shared run must not end because the first caller went away: it runs detached,
-	// bounded by the plugin's wall-time limit, and each caller waits for it or for its own
-	// context.
-	ch := e.flight.DoChan(key, func() (any, error) {
-		return e.run(context.WithoutCancel(ctx), key, pv, build)
-	})
+	fl := e.join(ctx, key, pv, build)
 	select {
 	case <-ctx.Done():
+		e.leave(key, fl)
 		return nil, ctx.Err()
-	case res := <-ch:
-		if res.Err != nil {
-			return nil, res.Err
+	case <-fl.done:
+		if fl.err != nil {
+			return nil, fl.err
 		}
 		// Every caller gets its own copy: responses are mutable messages.
-		return proto.Clone(res.Val.(*pluginpb.CodeGeneratorResponse)).(*pluginpb.CodeGeneratorResponse), nil
+		return proto.Clone(fl.resp).(*pluginpb.CodeGeneratorResponse), nil
 	}
+}
+
+// join adds the caller to the key's flight, starting the flight if there is none. The
+// flight must not end because the caller that started it went away: it runs detached
+// from the caller's cancellation, keeping its values.
+func (e *Engine) join(ctx context.Context, key string, pv store.PluginVersion, build func() (*pluginpb.CodeGeneratorRequest, error)) *flight {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	fl, ok := e.flights[key]
+	if !ok {
+		fl = &flight{done: make(chan struct{}), gone: make(chan struct{})}
+		e.flights[key] = fl
+		go e.fly(context.WithoutCancel(ctx), key, fl, pv, build)
+	}
+	fl.waiters++
+	return fl
+}
+
+// leave removes a caller that gave up from its flight. The last one to leave a flight not
+// yet admitted abandons it: a later caller of the key starts a new flight.
+func (e *Engine) leave(key string, fl *flight) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	fl.waiters--
+	if fl.waiters == 0 && !fl.admitted {
+		close(fl.gone)
+		if e.flights[key] == fl {
+			delete(e.flights, key)
+		}
+	}
+}
+
+// errAbandoned ends a flight whose callers all gave up; no caller sees it.
+var errAbandoned = errors.New("codegen: every caller gave up before the plugin could run")
+
+// admit waits for a worker slot for the flight, unless its callers all give up first.
+// On success the caller must release the slot.
+func (e *Engine) admit(fl *flight) error {
+	select {
+	case e.slots <- struct{}{}:
+	case <-fl.gone:
+		return errAbandoned
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if fl.waiters == 0 { // the last caller left as the slot came free
+		<-e.slots
+		return errAbandoned
+	}
+	fl.admitted = true
+	return nil
+}
+
+func (e *Engine) fly(ctx context.Context, key string, fl *flight, pv store.PluginVersion, build func() (*pluginpb.CodeGeneratorRequest, error)) {
+	fl.resp, fl.err = e.run(ctx, key, fl, pv, build)
+	e.mu.Lock()
+	if e.flights[key] == fl {
+		delete(e.flights, key)
+	}
+	e.mu.Unlock()
+	close(fl.done)
 }
 
 func (e *Engine) cached(ctx context.Context, key string) (*pluginpb.CodeGeneratorResponse, error) {
@@ -161,7 +249,7 @@ func (e *Engine) cached(ctx context.Context, key string) (*pluginpb.CodeGenerato
 	return resp, nil
 }
 
-func (e *Engine) run(ctx context.Context, key string, pv store.PluginVersion, build func() (*pluginpb.CodeGeneratorRequest, error)) (*pluginpb.CodeGeneratorResponse, error) {
+func (e *Engine) run(ctx context.Context, key string, fl *flight, pv store.PluginVersion, build func() (*pluginpb.CodeGeneratorRequest, error)) (*pluginpb.CodeGeneratorResponse, error) {
 	// Another flight may have finished between the cache check and this one.
 	if resp, err := e.cached(ctx, key); err == nil || !errors.Is(err, store.ErrNotFound) {
 		return resp, err
@@ -170,30 +258,11 @@ func (e *Engine) run(ctx context.Context, key string, pv store.PluginVersion, bu
 	if !ok {
 		return nil, fmt.Errorf("%w: runtime %q is not enabled on this server", ErrPlugin, pv.Runtime)
 	}
-	inv, err := e.programs.Invocation(ctx, pv)
-	if err != nil {
+	if err := e.admit(fl); err != nil {
 		return nil, err
 	}
-	req, err := build()
-	if err != nil {
-		return nil, err
-	}
-	inv.Stdin, err = proto.Marshal(req)
-	if err != nil {
-		return nil, err
-	}
-	inv.Limits = e.limits
-	select {
-	case e.slots <- struct{}{}:
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	}
-	e.runs.Add(1)
-	start := time.Now()
-	stdout, err := runner.Run(ctx, inv)
+	stdout, err := e.invoke(ctx, runner, pv, build)
 	<-e.slots
-	e.log.Info("plugin run", "plugin", pv.PluginID, "version", pv.Version, "revision", pv.Revision,
-		"runtime", pv.Runtime, "duration", time.Since(start), "err", err)
 	var perr *plugin.Error
 	if errors.As(err, &perr) {
 		return nil, fmt.Errorf("%w: %s", ErrPlugin, strings.TrimSpace(perr.Error()))
@@ -226,6 +295,29 @@ func (e *Engine) run(ctx context.Context, key string, pv store.PluginVersion, bu
 		return nil, err
 	}
 	return resp, nil
+}
+
+// invoke builds the request and runs the plugin on it; the caller holds a worker slot.
+func (e *Engine) invoke(ctx context.Context, runner plugin.Runner, pv store.PluginVersion, build func() (*pluginpb.CodeGeneratorRequest, error)) ([]byte, error) {
+	inv, err := e.programs.Invocation(ctx, pv)
+	if err != nil {
+		return nil, err
+	}
+	req, err := build()
+	if err != nil {
+		return nil, err
+	}
+	inv.Stdin, err = proto.Marshal(req)
+	if err != nil {
+		return nil, err
+	}
+	inv.Limits = e.limits
+	e.runs.Add(1)
+	start := time.Now()
+	stdout, err := runner.Run(ctx, inv)
+	e.log.Info("plugin run", "plugin", pv.PluginID, "version", pv.Version, "revision", pv.Revision,
+		"runtime", pv.Runtime, "duration", time.Since(start), "err", err)
+	return stdout, err
 }
 
 // checkResponse rejects output a consumer could not safely write: names that are empty,
@@ -265,3 +357,18 @@ func checkOutputPath(name string) error {
 	}
 	return nil
 }
+
+// ResponseError returns the error the plugin reported in the response's error field, or
+// nil if it reported none. It matches [ErrPlugin] and reads as the plugin's own words.
+func ResponseError(resp *pluginpb.CodeGeneratorResponse) error {
+	if resp.GetError() == "" {
+		return nil
+	}
+	return responseError(resp.GetError())
+}
+
+type responseError string
+
+func (e responseError) Error() string { return string(e) }
+
+func (responseError) Is(target error) bool { return target == ErrPlugin }

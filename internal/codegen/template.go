@@ -22,13 +22,19 @@ type Step struct {
 // plugin that reports an error, a plugin given editions files it did not declare support
 // for, and two plugins writing the same file are errors that name the plugins.
 func (e *Engine) GenerateAll(ctx context.Context, steps []Step, files []File) ([]*pluginpb.CodeGeneratorResponse_File, error) {
-	responses := make([]*pluginpb.CodeGeneratorResponse, len(steps))
-	g, gctx := errgroup.WithContext(ctx)
+	// Every request is built before any run starts, so that an error leaves none running.
+	requests := make([]*pluginpb.CodeGeneratorRequest, len(steps))
 	for i, step := range steps {
 		req, err := Request(files, step.Parameter, false, false)
 		if err != nil {
 			return nil, err
 		}
+		requests[i] = req
+	}
+	responses := make([]*pluginpb.CodeGeneratorResponse, len(steps))
+	g, gctx := errgroup.WithContext(ctx)
+	for i, step := range steps {
+		req := requests[i]
 		g.Go(func() error {
 			resp, err := e.Generate(gctx, step.Version, req)
 			if err != nil {

@@ -62,23 +62,78 @@ func readSpec() (*spec, error) {
 
 // initSandbox runs in the new namespaces as root of the user namespace: it builds the
 // plugin's file system, applies the limits, drops every privilege and executes the
-// plugin. It returns nil only for a probe.
+// plugin. It returns nil only for a probe. The phases run in this order because each
+// needs what the one before left: the host's paths are opened while still reachable,
+// the new root is built from them, and privileges go only once nothing needs them.
 func initSandbox(sp *spec) error {
 	// Mounts of this namespace must not propagate anywhere (they could not reach the
 	// host from a user namespace anyway, but other namespaces of ours could share them).
 	if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
 		return fmt.Errorf("making mounts private: %w", err)
 	}
-	// Sources are opened before the host's root goes out of reach. Binding from the fds
-	// (through /proc/self/fd) rather than paths means the new root is built after
-	// pivot_root, where a symbolic link cannot lead out of it.
-	type source struct {
-		fd   int
-		dir  bool
-		link string // for a system path that is a symbolic link
-		st   unix.Stat_t
+	src, err := openSources(sp)
+	if err != nil {
+		return err
 	}
-	sources := make([]*source, len(sp.Mounts))
+	if err := enterNewRoot(); err != nil {
+		return err
+	}
+	if err := mountScratch(sp); err != nil {
+		return err
+	}
+	if err := makeDev(src.devices); err != nil {
+		return err
+	}
+	if err := bindSources(sp, src.mounts); err != nil {
+		return err
+	}
+	if err := sealRoot(); err != nil {
+		return err
+	}
+	for _, r := range sp.Rlimits {
+		lim := unix.Rlimit{Cur: r.Value, Max: r.Value}
+		if err := unix.Prlimit(0, r.Resource, &lim, nil); err != nil {
+			return fmt.Errorf("setting rlimit %d: %w", r.Resource, err)
+		}
+	}
+	if err := dropPrivileges(sp, src.lastCap); err != nil {
+		return err
+	}
+	if sp.Seccomp {
+		if err := installSeccomp(); err != nil {
+			return err
+		}
+	}
+	if sp.Probe {
+		return nil
+	}
+	err = unix.Exec(sp.Program, sp.Argv, sp.Env)
+	if errors.Is(err, unix.EACCES) {
+		return fmt.Errorf("executing %s: %w (the sandbox runs plugins as an unprivileged user: the program must be executable, and its files readable, by others)", sp.Program, err)
+	}
+	return fmt.Errorf("executing %s: %w", sp.Program, err)
+}
+
+// source is a host path opened for binding into the new root.
+type source struct {
+	fd   int
+	dir  bool
+	link string // for a system path that is a symbolic link
+	st   unix.Stat_t
+}
+
+// sources is what the init takes from the host before its root goes out of reach.
+type sources struct {
+	mounts  []*source // by sp.Mounts index; nil for a missing system path
+	devices []int     // O_PATH fds of devices, by index
+	lastCap int
+}
+
+// openSources opens the mounts' sources and the devices. Binding from the fds (through
+// /proc/self/fd) rather than paths means the new root is built after pivot_root, where a
+// symbolic link cannot lead out of it.
+func openSources(sp *spec) (*sources, error) {
+	src := &sources{mounts: make([]*source, len(sp.Mounts)), devices: make([]int, len(devices))}
 	for i, m := range sp.Mounts {
 		if m.System {
 			fi, err := os.Lstat(m.Source)
@@ -86,43 +141,45 @@ func initSandbox(sp *spec) error {
 				continue
 			}
 			if err != nil {
-				return err
+				return nil, err
 			}
 			if fi.Mode()&os.ModeSymlink != 0 {
 				link, err := os.Readlink(m.Source)
 				if err != nil {
-					return err
+					return nil, err
 				}
-				sources[i] = &source{link: link}
+				src.mounts[i] = &source{link: link}
 				continue
 			}
 		}
 		fd, err := unix.Open(m.Source, unix.O_PATH|unix.O_CLOEXEC, 0)
 		if err != nil {
-			return fmt.Errorf("opening %s: %w", m.Source, err)
+			return nil, fmt.Errorf("opening %s: %w", m.Source, err)
 		}
 		s := &source{fd: fd}
 		if err := unix.Fstat(fd, &s.st); err != nil {
-			return err
+			return nil, err
 		}
 		s.dir = s.st.Mode&unix.S_IFMT == unix.S_IFDIR
-		sources[i] = s
+		src.mounts[i] = s
 	}
-	devFDs := make([]int, len(devices))
 	for i, d := range devices {
 		fd, err := unix.Open(d, unix.O_PATH|unix.O_CLOEXEC, 0)
 		if err != nil {
-			return fmt.Errorf("opening %s: %w", d, err)
+			return nil, fmt.Errorf("opening %s: %w", d, err)
 		}
-		devFDs[i] = fd
+		src.devices[i] = fd
 	}
-	lastCap, err := lastCapability()
-	if err != nil {
-		return err
-	}
+	var err error
+	src.lastCap, err = lastCapability()
+	return src, err
+}
 
-	// The new root is an empty tmpfs, read-only once populated, so nothing of the host is
-	// visible unless bound into it below.
+// enterNewRoot makes an empty tmpfs the root, read-only once populated, so that nothing
+// of the host is visible unless bound into it; the host's root stays at oldRoot until
+// sealRoot. It mounts a /proc of the new pid namespace: the plugin sees only its own
+// processes.
+func enterNewRoot() error {
 	base, err := mountBase()
 	if err != nil {
 		return err
@@ -139,17 +196,20 @@ func initSandbox(sp *spec) error {
 	if err := unix.Chdir("/"); err != nil {
 		return err
 	}
-	// A /proc of the new pid namespace: the plugin sees only its own processes.
 	if err := os.Mkdir("/proc", 0o555); err != nil {
 		return err
 	}
 	if err := unix.Mount("proc", "/proc", "proc", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, ""); err != nil {
 		return fmt.Errorf("mounting /proc: %w", err)
 	}
-	fdPath := func(fd int) string { return "/proc/self/fd/" + strconv.Itoa(fd) }
+	return nil
+}
 
-	// Scratch: the only writable place, owned by the plugin's user, capped in size
-	// (its pages are memory, counted by a memory cgroup if there is one).
+func fdPath(fd int) string { return "/proc/self/fd/" + strconv.Itoa(fd) }
+
+// mountScratch mounts the only writable place, owned by the plugin's user, capped in
+// size (its pages are memory, counted by a memory cgroup if there is one).
+func mountScratch(sp *spec) error {
 	if err := os.Mkdir(scratchDir, 0o755); err != nil {
 		return err
 	}
@@ -157,7 +217,11 @@ func initSandbox(sp *spec) error {
 	if err := unix.Mount("tmpfs", scratchDir, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, opts); err != nil {
 		return fmt.Errorf("mounting the scratch tmpfs: %w", err)
 	}
+	return nil
+}
 
+// makeDev builds /dev from the opened devices and the stdio links.
+func makeDev(fds []int) error {
 	if err := os.Mkdir("/dev", 0o755); err != nil {
 		return err
 	}
@@ -165,19 +229,24 @@ func initSandbox(sp *spec) error {
 		if err := os.WriteFile(d, nil, 0o444); err != nil {
 			return err
 		}
-		if err := bindReadOnly(fdPath(devFDs[i]), d, true); err != nil {
+		if err := bindReadOnly(fdPath(fds[i]), d, true); err != nil {
 			return err
 		}
-		unix.Close(devFDs[i])
+		unix.Close(fds[i])
 	}
 	for name, target := range map[string]string{"fd": "/proc/self/fd", "stdin": "/proc/self/fd/0", "stdout": "/proc/self/fd/1", "stderr": "/proc/self/fd/2"} {
 		if err := os.Symlink(target, "/dev/"+name); err != nil {
 			return err
 		}
 	}
+	return nil
+}
 
+// bindSources binds the opened sources read-only at their targets, or recreates their
+// symbolic links.
+func bindSources(sp *spec, srcs []*source) error {
 	for i, m := range sp.Mounts {
-		s := sources[i]
+		s := srcs[i]
 		if s == nil {
 			continue
 		}
@@ -202,8 +271,13 @@ func initSandbox(sp *spec) error {
 		}
 		unix.Close(s.fd)
 	}
+	return nil
+}
 
-	// The host's root goes; the mounts above hold what the plugin may see of it.
+// sealRoot detaches the host's root (the mounts above hold what the plugin may see of
+// it), makes the new root read-only, forbids nested user namespaces, enters the scratch
+// directory and makes sure no fd but stdio reaches the plugin.
+func sealRoot() error {
 	if err := unix.Unmount(oldRoot, unix.MNT_DETACH); err != nil {
 		return fmt.Errorf("detaching the old root: %w", err)
 	}
@@ -224,32 +298,50 @@ func initSandbox(sp *spec) error {
 	if err := unix.Chdir(scratchDir); err != nil {
 		return err
 	}
-	// Nothing but stdio may reach the plugin. Only the fds above 2 of the init and the Go
-	// runtime are open, and all are close-on-exec already; this makes sure of it.
-	_ = unix.CloseRange(3, ^uint(0), unix.CLOSE_RANGE_CLOEXEC)
-
-	for _, r := range sp.Rlimits {
-		lim := unix.Rlimit{Cur: r.Value, Max: r.Value}
-		if err := unix.Prlimit(0, r.Resource, &lim, nil); err != nil {
-			return fmt.Errorf("setting rlimit %d: %w", r.Resource, err)
-		}
+	// Only the fds above 2 of the init and the Go runtime are open, and all are
+	// close-on-exec already; this makes sure of it.
+	if err := closeOnExecFrom(3); err != nil {
+		return fmt.Errorf("closing inherited files on exec: %w", err)
 	}
-	if err := dropPrivileges(sp, lastCap); err != nil {
+	return nil
+}
+
+// closeOnExecFrom marks every fd from first up close-on-exec: with one close_range call
+// where the kernel has CLOSE_RANGE_CLOEXEC (Linux 5.11), else fd by fd.
+func closeOnExecFrom(first int) error {
+	err := unix.CloseRange(uint(first), ^uint(0), unix.CLOSE_RANGE_CLOEXEC)
+	if err != unix.ENOSYS && err != unix.EINVAL {
 		return err
 	}
-	if sp.Seccomp {
-		if err := installSeccomp(); err != nil {
-			return err
+	return closeOnExecEach(first)
+}
+
+// closeOnExecEach marks each open fd from first up close-on-exec, as /proc/self/fd lists
+// them.
+func closeOnExecEach(first int) error {
+	d, err := os.Open("/proc/self/fd")
+	if err != nil {
+		return err
+	}
+	names, err := d.Readdirnames(-1)
+	d.Close()
+	if err != nil {
+		return err
+	}
+	for _, name := range names {
+		fd, err := strconv.Atoi(name)
+		if err != nil {
+			return fmt.Errorf("/proc/self/fd lists %q", name)
+		}
+		if fd < first {
+			continue
+		}
+		if _, err := unix.FcntlInt(uintptr(fd), unix.F_SETFD, unix.FD_CLOEXEC); err != nil && err != unix.EBADF {
+			// EBADF: the fd that listed the directory, closed since.
+			return fmt.Errorf("fd %d: %w", fd, err)
 		}
 	}
-	if sp.Probe {
-		return nil
-	}
-	err = unix.Exec(sp.Program, sp.Argv, sp.Env)
-	if errors.Is(err, unix.EACCES) {
-		return fmt.Errorf("executing %s: %w (the sandbox runs plugins as an unprivileged user: the program must be executable, and its files readable, by others)", sp.Program, err)
-	}
-	return fmt.Errorf("executing %s: %w", sp.Program, err)
+	return nil
 }
 
 // mountBase returns an existing directory to mount the new root on; which one does not

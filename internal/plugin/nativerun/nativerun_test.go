@@ -664,11 +664,15 @@ func TestCgroupsRemoved(t *testing.T) {
 	}
 }
 
-// childHostileEnv passes the hostile program to TestUnprivileged's child.
-const childHostileEnv = "NATIVERUN_TEST_HOSTILE"
+// childHostileEnv passes the hostile program to TestUnprivileged's child, and
+// childSetuidEnv a set-user-ID root copy of it.
+const (
+	childHostileEnv = "NATIVERUN_TEST_HOSTILE"
+	childSetuidEnv  = "NATIVERUN_TEST_SETUID"
+)
 
-// TestUnprivileged runs the sandbox from a Lathe that is not root, as nobody: the
-// test binary runs its TestUnprivilegedChild as uid 65534.
+// TestUnprivileged runs the sandbox from a Lathe that is not root, as nobody: run as
+// root, the test binary runs this test again as uid 65534.
 func TestUnprivileged(t *testing.T) {
 	if os.Geteuid() != 0 {
 		unprivileged(t) // this whole run is unprivileged already
@@ -686,34 +690,29 @@ func TestUnprivileged(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for src, dst := range map[string]string{self: "nativerun.test", hostile: "hostile"} {
-		data, err := os.ReadFile(src)
+	for _, c := range []struct{ src, dst string }{{self, "nativerun.test"}, {hostile, "hostile"}, {hostile, "hostile-setuid"}} {
+		data, err := os.ReadFile(c.src)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := os.WriteFile(filepath.Join(dir, dst), data, 0o755); err != nil {
+		if err := os.WriteFile(filepath.Join(dir, c.dst), data, 0o755); err != nil {
 			t.Fatal(err)
 		}
 	}
+	if err := os.Chmod(filepath.Join(dir, "hostile-setuid"), 0o755|os.ModeSetuid); err != nil {
+		t.Fatal(err)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, filepath.Join(dir, "nativerun.test"), "-test.run=^TestUnprivilegedChild$", "-test.v", "-test.timeout=90s")
+	cmd := exec.CommandContext(ctx, filepath.Join(dir, "nativerun.test"), "-test.run=^TestUnprivileged$", "-test.v", "-test.timeout=90s")
 	cmd.Dir = dir
-	cmd.Env = []string{childHostileEnv + "=" + filepath.Join(dir, "hostile"), "PATH=/usr/bin:/bin"}
+	cmd.Env = []string{childHostileEnv + "=" + filepath.Join(dir, "hostile"), childSetuidEnv + "=" + filepath.Join(dir, "hostile-setuid"), "PATH=/usr/bin:/bin"}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: nobody, Gid: nobody}}
 	out, err := cmd.CombinedOutput()
 	t.Logf("child:\n%s", out)
-	if err != nil || !strings.Contains(string(out), "--- PASS: TestUnprivilegedChild") {
+	if err != nil || !strings.Contains(string(out), "--- PASS: TestUnprivileged") {
 		t.Errorf("child: %v", err)
 	}
-}
-
-// TestUnprivilegedChild is TestUnprivileged's child; in other runs it does nothing.
-func TestUnprivilegedChild(t *testing.T) {
-	if os.Getenv(childHostileEnv) == "" {
-		return
-	}
-	unprivileged(t)
 }
 
 func unprivileged(t *testing.T) {
@@ -749,6 +748,13 @@ func unprivileged(t *testing.T) {
 	}
 	_, err = run(r, plugin.Limits{CPUTime: time.Second}, hostile, "loop")
 	pluginError(t, err, `^killed: CPU time of 1s exceeded$`, true)
+	// A set-user-ID plugin is beyond an unprivileged Lathe's rlimits: it must not run.
+	if setuid := os.Getenv(childSetuidEnv); setuid != "" {
+		_, err = run(NewUnsandboxed(), plugin.Limits{}, setuid, "whoami")
+		if err == nil || !strings.Contains(err.Error(), "limiting") {
+			t.Errorf("unsandboxed set-user-ID plugin: %v, want a limiting error", err)
+		}
+	}
 }
 
 // lingerEnv makes the test binary a stand-in for Lathe that runs a lingering plugin.

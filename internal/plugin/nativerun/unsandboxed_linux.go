@@ -23,7 +23,8 @@ import (
 // plugin's process group (so children that stay in the group die with it, including
 // children left running when the plugin exits); CPU time and memory by RLIMIT_CPU and
 // RLIMIT_DATA per process, set right after start (a few instructions of the plugin may
-// run before them); the stderr tail; the same empty environment as the sandbox; and a
+// run before them; a run whose limits cannot be set fails, and rlimits Lathe itself
+// has lower stay the lower); the stderr tail; the same empty environment as the sandbox; and a
 // fresh temporary working directory, removed afterwards. Limits.Processes is not
 // enforced, and a process that leaves the group (setsid) survives the run.
 type Unsandboxed struct{}
@@ -78,8 +79,12 @@ func (u *Unsandboxed) run(ctx context.Context, inv plugin.Invocation) (*outcome,
 		return nil, fmt.Errorf("nativerun: starting %s: %w", prog, err)
 	}
 	cpu := uint64((lim.CPUTime + time.Second - 1) / time.Second)
-	for _, r := range []rlimitSpec{{unix.RLIMIT_CPU, cpu}, {unix.RLIMIT_DATA, uint64(lim.Memory)}, {unix.RLIMIT_CORE, 0}} {
-		_ = unix.Prlimit(proc.Pid, r.Resource, &unix.Rlimit{Cur: r.Value, Max: r.Value}, nil)
+	if err := setRlimits(proc.Pid, []rlimitSpec{{unix.RLIMIT_CPU, cpu}, {unix.RLIMIT_DATA, uint64(lim.Memory)}, {unix.RLIMIT_CORE, 0}}); err != nil {
+		// Not yet reaped, so the group's id is still the plugin's.
+		_ = unix.Kill(-proc.Pid, unix.SIGKILL)
+		_, _ = proc.Wait()
+		p.close()
+		return nil, fmt.Errorf("nativerun: limiting %s: %w", prog, err)
 	}
 	// The group's id is the plugin's pid, which stays the plugin's until it is reaped:
 	// the killer is disarmed before that.
@@ -114,4 +119,21 @@ func (u *Unsandboxed) run(ctx context.Context, inv plugin.Invocation) (*outcome,
 	o.parent = ctx.Err()
 	o.cpuLimit = time.Duration(cpu) * time.Second
 	return o, nil
+}
+
+// setRlimits sets the rlimits of process pid, soft = hard, each at most the hard limit
+// the process has: Lathe's, inherited, which is no less binding and which only a
+// privileged Lathe could raise.
+func setRlimits(pid int, specs []rlimitSpec) error {
+	for _, r := range specs {
+		var old unix.Rlimit
+		if err := unix.Prlimit(pid, r.Resource, nil, &old); err != nil {
+			return fmt.Errorf("reading rlimit %d: %w", r.Resource, err)
+		}
+		v := min(r.Value, old.Max)
+		if err := unix.Prlimit(pid, r.Resource, &unix.Rlimit{Cur: v, Max: v}, nil); err != nil {
+			return fmt.Errorf("setting rlimit %d: %w", r.Resource, err)
+		}
+	}
+	return nil
 }

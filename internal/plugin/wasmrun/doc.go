@@ -55,8 +55,9 @@
 // Modules are compiled to machine code once per content (keyed by the SHA-256 of the
 // .wasm bytes, so a replaced file is recompiled and renamed copies are not) and the
 // compiled module is shared by all later runs, each of which instantiates it afresh: no
-// state survives from one run to the next. Compiled modules stay cached until
-// [Runner.Close]. [WithCacheDir] adds wazero's on-disk compilation cache, so a restarted
+// state survives from one run to the next. At most [WithMaxModules] compiled modules
+// stay in memory; the least recently used one goes first, closed once no run uses it.
+// [WithCacheDir] adds wazero's on-disk compilation cache, so a restarted
 // server reuses the machine code instead of compiling again, which takes seconds for a
 // large plugin such as protoc-gen-go. Go plugins build as modules for this runtime with
 // GOOS=wasip1 GOARCH=wasm (see [github.com/lathe-registry/lathe/internal/plugin/wellknown]).

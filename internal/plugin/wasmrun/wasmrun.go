@@ -2,6 +2,7 @@ package wasmrun
 
 import (
 	"bytes"
+	"container/list"
 	"context"
 	"crypto/sha256"
 	"errors"
@@ -36,12 +37,18 @@ type Runner struct {
 	cache wazero.CompilationCache // nil without WithCacheDir
 	base  wazero.ModuleConfig
 
-	mu      sync.Mutex
-	modules map[[sha256.Size]byte]*compiled
+	mu         sync.Mutex
+	modules    map[[sha256.Size]byte]*compiled
+	recent     list.List // of the compiled modules in modules, most recently used first
+	maxModules int
 
-	// compiles counts compilations, for tests of the cache.
-	compiles atomic.Int64
-	closed   atomic.Bool
+	// compiles and closedModules count compilations and evictions, for tests of the cache.
+	compiles      atomic.Int64
+	closedModules atomic.Int64
+	closed        atomic.Bool
+	// starting, if set, is called with the program of every run about to call _start,
+	// so that tests can act while a run is in progress.
+	starting func(program string)
 }
 
 var _ plugin.Runner = (*Runner)(nil)
@@ -52,13 +59,23 @@ type compiled struct {
 	mod        wazero.CompiledModule
 	initMemory uint64 // bytes of linear memory the module starts with
 	err        error
+
+	// Guarded by Runner.mu.
+	key     [sha256.Size]byte
+	elem    *list.Element // in Runner.recent once compiled
+	users   int           // runs holding the entry
+	evicted bool          // out of the cache; closed by its last user
 }
+
+// DefaultMaxModules is how many compiled modules a Runner keeps by default.
+const DefaultMaxModules = 16
 
 // Option configures a [Runner].
 type Option func(*options)
 
 type options struct {
-	cacheDir string
+	cacheDir   string
+	maxModules int
 }
 
 // WithCacheDir keeps compiled machine code in dir (created if missing), so that
@@ -68,16 +85,23 @@ func WithCacheDir(dir string) Option {
 	return func(o *options) { o.cacheDir = dir }
 }
 
+// WithMaxModules keeps at most n compiled modules in memory (at least 1; default
+// [DefaultMaxModules]), evicting the least recently used. An evicted module is compiled
+// again when next run, which with [WithCacheDir] is a file read.
+func WithMaxModules(n int) Option {
+	return func(o *options) { o.maxModules = n }
+}
+
 // New returns a Runner. Call [Runner.Close] to release its compiled modules.
 func New(ctx context.Context, opts ...Option) (*Runner, error) {
-	var o options
+	o := options{maxModules: DefaultMaxModules}
 	for _, opt := range opts {
 		opt(&o)
 	}
 	// The compiler where wazero has one (amd64, arm64), else the interpreter. Closing on
 	// context done is what stops a module at its time limit or when the caller gives up.
 	cfg := wazero.NewRuntimeConfig().WithCloseOnContextDone(true)
-	r := &Runner{modules: make(map[[sha256.Size]byte]*compiled)}
+	r := &Runner{modules: make(map[[sha256.Size]byte]*compiled), maxModules: max(o.maxModules, 1)}
 	if o.cacheDir != "" {
 		cache, err := wazero.NewCompilationCacheWithDir(o.cacheDir)
 		if err != nil {
@@ -134,6 +158,7 @@ func (r *Runner) Run(ctx context.Context, inv plugin.Invocation) ([]byte, error)
 	if err != nil {
 		return nil, err
 	}
+	defer r.release(c)
 	memLimit := uint64(min(max(lim.Memory, 0), maxMemory)) &^ (pageSize - 1)
 	if c.initMemory > memLimit {
 		return nil, &plugin.Error{
@@ -184,6 +209,9 @@ func (r *Runner) Run(ctx context.Context, inv plugin.Invocation) ([]byte, error)
 	start := mod.ExportedFunction("_start")
 	if start == nil {
 		return nil, fmt.Errorf("wasmrun: %s is not a WASI command: no _start function", inv.Program)
+	}
+	if r.starting != nil {
+		r.starting(inv.Program)
 	}
 	_, err = start.Call(runCtx)
 	if r.closed.Load() {
@@ -254,22 +282,31 @@ func (st *runState) failure(err error) *plugin.Error {
 	return nil
 }
 
-// compile returns the compiled module for wasm, compiling it unless a run compiled the
-// same bytes before. Concurrent runs of a new module wait for one compilation.
+// compile returns the compiled module for wasm, compiling it unless it is cached.
+// Concurrent runs of a new module wait for one compilation. The caller must release the
+// entry once it no longer uses the module.
 func (r *Runner) compile(ctx context.Context, wasm []byte) (*compiled, error) {
 	key := sha256.Sum256(wasm)
 	r.mu.Lock()
 	c, ok := r.modules[key]
 	if !ok {
-		c = &compiled{done: make(chan struct{})}
+		c = &compiled{done: make(chan struct{}), key: key}
 		r.modules[key] = c
+	} else if c.elem != nil {
+		r.recent.MoveToFront(c.elem)
 	}
+	c.users++
 	r.mu.Unlock()
 	if ok {
 		select {
 		case <-c.done:
-			return c, c.err
+			if c.err != nil {
+				r.release(c)
+				return nil, c.err
+			}
+			return c, nil
 		case <-ctx.Done():
+			r.release(c)
 			return nil, ctx.Err()
 		}
 	}
@@ -284,13 +321,63 @@ func (r *Runner) compile(ctx context.Context, wasm []byte) (*compiled, error) {
 	}
 	if c.err != nil {
 		c.err = fmt.Errorf("wasmrun: compile: %w", c.err)
-		// Not cached: the bytes are bad for good, but the error may be the host's.
-		r.mu.Lock()
-		delete(r.modules, key)
-		r.mu.Unlock()
 	}
+	r.mu.Lock()
+	var evicted []*compiled
+	if c.err != nil {
+		// Not cached: the bytes are bad for good, but the error may be the host's.
+		delete(r.modules, key)
+		c.evicted = true
+	} else {
+		c.elem = r.recent.PushFront(c)
+		evicted = r.evict()
+	}
+	r.mu.Unlock()
 	close(c.done)
-	return c, c.err
+	r.closeModules(evicted)
+	if c.err != nil {
+		r.release(c)
+		return nil, c.err
+	}
+	return c, nil
+}
+
+// evict drops the least recently used modules beyond the cap from the cache and returns
+// those that no run uses, for the caller to close; the others are closed by their last
+// user. Called with r.mu held.
+func (r *Runner) evict() []*compiled {
+	var unused []*compiled
+	for r.recent.Len() > r.maxModules {
+		c := r.recent.Remove(r.recent.Back()).(*compiled)
+		c.elem = nil
+		c.evicted = true
+		delete(r.modules, c.key)
+		if c.users == 0 {
+			unused = append(unused, c)
+		}
+	}
+	return unused
+}
+
+// release ends a run's use of a cache entry, closing it if it was evicted meanwhile.
+func (r *Runner) release(c *compiled) {
+	r.mu.Lock()
+	c.users--
+	last := c.users == 0 && c.evicted
+	r.mu.Unlock()
+	if last {
+		r.closeModules([]*compiled{c})
+	}
+}
+
+func (r *Runner) closeModules(cs []*compiled) {
+	for _, c := range cs {
+		// Closing the runtime has closed every module already.
+		if c.mod != nil && !r.closed.Load() {
+			_ = c.mod.Close(context.Background()) // always nil in wazero
+			r.closedModules.Add(1)
+		}
+	}
 }
 
 // initialMemory returns the initial size in bytes of the memory a module defines. The

@@ -613,8 +613,8 @@ func TestCacheDir(t *testing.T) {
 	}
 }
 
-// TestClose checks that closing a Runner stops its runs, which must not pass for
-// successes: wazero closes modules with status 0.
+// TestClose checks that closing a Runner stops a run in progress at once, and refuses
+// runs after it.
 func TestClose(t *testing.T) {
 	r, err := New(t.Context(), WithCacheDir(wazeroCache))
 	if err != nil {
@@ -623,12 +623,18 @@ func TestClose(t *testing.T) {
 	if _, err := r.Run(t.Context(), plugin.Invocation{Program: hostileWasm, Args: []string{"echo"}}); err != nil {
 		t.Fatal(err)
 	}
-	done := make(chan error)
+	started := make(chan struct{})
+	r.starting = func(string) { close(started) }
+	done := make(chan error, 1)
 	go func() {
 		_, err := r.Run(t.Context(), plugin.Invocation{Program: hostileWasm, Args: []string{"loop"}})
 		done <- err
 	}()
-	time.Sleep(300 * time.Millisecond)
+	select {
+	case <-started:
+	case err := <-done:
+		t.Fatalf("the run ended before it started: %v", err)
+	}
 	start := time.Now()
 	if err := r.Close(t.Context()); err != nil {
 		t.Fatal(err)
@@ -641,5 +647,68 @@ func TestClose(t *testing.T) {
 	}
 	if _, err := r.Run(t.Context(), plugin.Invocation{Program: hostileWasm, Args: []string{"echo"}}); !errors.Is(err, errClosed) {
 		t.Errorf("run after Close: %v, want %v", err, errClosed)
+	}
+}
+
+// TestEviction runs two modules on a Runner that keeps one: each evicts the other, and a
+// module evicted while a run uses it is closed only after that run.
+func TestEviction(t *testing.T) {
+	r, err := New(t.Context(), WithCacheDir(wazeroCache), WithMaxModules(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close(t.Context())
+	data, err := os.ReadFile(hostileWasm)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The same module with a custom section appended: other bytes, so another entry.
+	other := filepath.Join(t.TempDir(), "other.wasm")
+	if err := os.WriteFile(other, append(data, 0, 3, 1, 'x', 'y'), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	echo := func(program, in string) error {
+		out, err := r.Run(t.Context(), plugin.Invocation{Program: program, Args: []string{"echo"}, Stdin: []byte(in)})
+		if err == nil && string(out) != in {
+			err = fmt.Errorf("output %q, want %q", out, in)
+		}
+		return err
+	}
+	for i, program := range []string{hostileWasm, other, hostileWasm} {
+		if err := echo(program, "x"); err != nil {
+			t.Fatalf("run %d: %v", i, err)
+		}
+	}
+	if c, e := r.compiles.Load(), r.closedModules.Load(); c != 3 || e != 2 {
+		t.Fatalf("%d compilations and %d evictions, want 3 and 2", c, e)
+	}
+
+	// A run of hostileWasm holds its module while other evicts it.
+	started, proceed := make(chan struct{}), make(chan struct{})
+	r.starting = func(program string) {
+		if program == hostileWasm {
+			close(started)
+			<-proceed
+		}
+	}
+	done := make(chan error, 1)
+	go func() { done <- echo(hostileWasm, "in use") }()
+	select {
+	case <-started:
+	case err := <-done:
+		t.Fatalf("the run ended before it started: %v", err)
+	}
+	if err := echo(other, "y"); err != nil {
+		t.Fatal(err)
+	}
+	if n := r.closedModules.Load(); n != 2 {
+		t.Errorf("%d evictions closed, want 2: a module in use was closed", n)
+	}
+	close(proceed)
+	if err := <-done; err != nil {
+		t.Fatalf("the run of the evicted module: %v", err)
+	}
+	if n := r.closedModules.Load(); n != 3 {
+		t.Errorf("%d evictions closed, want 3: the evicted module outlived its last run", n)
 	}
 }
