@@ -10,12 +10,14 @@
 //   - grpc.health.v1.Health and server reflection (grpc.reflection.v1 and v1alpha)
 //
 // Each service is one file. Handlers translate between protobuf messages and the
-// [registry.Registry]; [connectError] is the one place domain errors become RPC codes.
+// [registry.Registry] and return its domain errors as they are; one interceptor, [edge],
+// maps every error to an RPC code with [server.connectError], the one place that does.
 package api
 
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -31,7 +33,6 @@ import (
 	"github.com/lathe-registry/lathe/internal/codegen"
 	"github.com/lathe-registry/lathe/internal/gen/buf/alpha/registry/v1alpha1/registryv1alpha1connect"
 	"github.com/lathe-registry/lathe/internal/gen/lathe/sdk/v1/sdkv1connect"
-	"github.com/lathe-registry/lathe/internal/module"
 	"github.com/lathe-registry/lathe/internal/registry"
 	"github.com/lathe-registry/lathe/internal/sdk"
 	"github.com/lathe-registry/lathe/internal/store"
@@ -55,7 +56,7 @@ func Handler(reg *registry.Registry, cfg Config) http.Handler {
 	}
 	s := &server{reg: reg, log: cfg.Logger}
 	opts := []connect.HandlerOption{
-		connect.WithInterceptors(&authInterceptor{store: reg.Store()}),
+		connect.WithInterceptors(&edge{server: s, users: reg.Users()}),
 		connect.WithReadMaxBytes(int(cfg.MaxMessageBytes)),
 		connect.WithCompressMinBytes(1024),
 	}
@@ -97,82 +98,72 @@ type server struct {
 	log *slog.Logger
 }
 
-// connectError maps a domain error to a Connect error; the message reaches the client.
-func (s *server) connectError(err error) error {
-	var inputErr *module.InputError
-	var connectErr *connect.Error
-	switch {
-	case err == nil:
-		return nil
-	case errors.As(err, &connectErr):
-		return err
-	case errors.As(err, &inputErr), errors.Is(err, registry.ErrInvalid):
-		return connect.NewError(connect.CodeInvalidArgument, err)
-	case errors.Is(err, registry.ErrNotFound):
-		return connect.NewError(connect.CodeNotFound, err)
-	case errors.Is(err, registry.ErrAlreadyExists):
-		return connect.NewError(connect.CodeAlreadyExists, err)
-	case errors.Is(err, registry.ErrUnauthenticated):
-		return connect.NewError(connect.CodeUnauthenticated, err)
-	case errors.Is(err, registry.ErrPermissionDenied):
-		return connect.NewError(connect.CodePermissionDenied, err)
-	case errors.Is(err, registry.ErrFailedPrecondition), errors.Is(err, codegen.ErrPlugin):
-		return connect.NewError(connect.CodeFailedPrecondition, err)
-	case errors.Is(err, context.Canceled):
-		return connect.NewError(connect.CodeCanceled, err)
-	case errors.Is(err, context.DeadlineExceeded):
-		return connect.NewError(connect.CodeDeadlineExceeded, err)
-	}
-	s.log.Error("internal error", "err", err)
-	return connect.NewError(connect.CodeInternal, errors.New("internal error; the server log has details"))
+// edge is the interceptor in front of every handler. It authenticates bearer tokens: a
+// request without a token is anonymous; a request with an unknown token is rejected, so
+// that a typo does not silently hide private modules. And it turns every error, its own
+// and the handler's, into a Connect error with [server.connectError], logging those no
+// rule covers with the procedure and caller, so the log says what the client cannot see.
+type edge struct {
+	*server
+	users auth.Users
 }
 
-// authInterceptor authenticates bearer tokens. A request without a token is anonymous; a
-// request with an unknown token is rejected, so that a typo does not silently hide private
-// modules.
-type authInterceptor struct {
-	store store.Reader
-}
-
-func (a *authInterceptor) authenticate(ctx context.Context, header http.Header) (context.Context, error) {
+func (e *edge) authenticate(ctx context.Context, header http.Header) (context.Context, error) {
 	value := header.Get("Authorization")
 	if value == "" {
 		return ctx, nil
 	}
 	token, ok := strings.CutPrefix(value, "Bearer ")
 	if !ok || token == "" {
-		return ctx, connect.NewError(connect.CodeUnauthenticated, errors.New(`the Authorization header must be "Bearer <token>"`))
+		return ctx, errorf(registry.ErrUnauthenticated, `the Authorization header must be "Bearer <token>"`)
 	}
-	user, err := a.store.UserByTokenHash(ctx, auth.HashToken(token))
+	user, err := e.users.UserByTokenHash(ctx, auth.HashToken(token))
 	if errors.Is(err, store.ErrNotFound) {
-		return ctx, connect.NewError(connect.CodeUnauthenticated, errors.New("invalid token: create one with lathe token create"))
+		return ctx, errorf(registry.ErrUnauthenticated, "%v", auth.ErrInvalidToken)
 	}
 	if err != nil {
-		return ctx, connect.NewError(connect.CodeUnavailable, err)
+		return ctx, fmt.Errorf("looking up the token: %w", err)
 	}
 	return auth.WithUser(ctx, user), nil
 }
 
-func (a *authInterceptor) WrapUnary(next connect.UnaryFunc) connect.UnaryFunc {
-	return func(ctx context.Context, req connect.AnyRequest) (connect.AnyResponse, error) {
-		ctx, err := a.authenticate(ctx, req.Header())
-		if err != nil {
-			return nil, err
+// rpcError maps err and logs it if it is internal.
+func (e *edge) rpcError(ctx context.Context, procedure string, err error) error {
+	err = e.connectError(err)
+	if internal := (*internalError)(nil); errors.As(err, &internal) {
+		attrs := []any{"procedure", procedure, "err", internal.cause}
+		if u, ok := auth.User(ctx); ok {
+			attrs = append(attrs, "caller", u.Name)
 		}
-		return next(ctx, req)
+		e.log.ErrorContext(ctx, "internal error", attrs...)
+	}
+	return err
+}
+
+func (e *edge) WrapUnary(next connect.UnaryFunc) connect.UnaryFunc {
+	return func(ctx context.Context, req connect.AnyRequest) (connect.AnyResponse, error) {
+		ctx, err := e.authenticate(ctx, req.Header())
+		if err != nil {
+			return nil, e.rpcError(ctx, req.Spec().Procedure, err)
+		}
+		resp, err := next(ctx, req)
+		if err != nil {
+			return nil, e.rpcError(ctx, req.Spec().Procedure, err)
+		}
+		return resp, nil
 	}
 }
 
-func (a *authInterceptor) WrapStreamingClient(next connect.StreamingClientFunc) connect.StreamingClientFunc {
+func (e *edge) WrapStreamingClient(next connect.StreamingClientFunc) connect.StreamingClientFunc {
 	return next
 }
 
-func (a *authInterceptor) WrapStreamingHandler(next connect.StreamingHandlerFunc) connect.StreamingHandlerFunc {
+func (e *edge) WrapStreamingHandler(next connect.StreamingHandlerFunc) connect.StreamingHandlerFunc {
 	return func(ctx context.Context, conn connect.StreamingHandlerConn) error {
-		ctx, err := a.authenticate(ctx, conn.RequestHeader())
-		if err != nil {
-			return err
+		ctx, err := e.authenticate(ctx, conn.RequestHeader())
+		if err == nil {
+			err = next(ctx, conn)
 		}
-		return next(ctx, conn)
+		return e.rpcError(ctx, conn.Spec().Procedure, err)
 	}
 }

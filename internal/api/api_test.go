@@ -18,6 +18,7 @@ import (
 
 	"github.com/lathe-registry/lathe/internal/api"
 	"github.com/lathe-registry/lathe/internal/auth"
+	"github.com/lathe-registry/lathe/internal/blob"
 	"github.com/lathe-registry/lathe/internal/blob/fsblob"
 	"github.com/lathe-registry/lathe/internal/registry"
 	"github.com/lathe-registry/lathe/internal/store"
@@ -37,6 +38,18 @@ type fixture struct {
 
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
+	return newFixtureWith(t, fixtureConfig{})
+}
+
+// fixtureConfig lets a test wrap the stores and see the server's log.
+type fixtureConfig struct {
+	wrapStore func(store.Store) store.Store
+	wrapBlobs func(blob.Store) blob.Store
+	log       io.Writer
+}
+
+func newFixtureWith(t *testing.T, cfg fixtureConfig) *fixture {
+	t.Helper()
 	dir := t.TempDir()
 	st, err := sqlitestore.Open(filepath.Join(dir, "lathe.db"))
 	if err != nil {
@@ -47,6 +60,10 @@ func newFixture(t *testing.T) *fixture {
 	blobs, err := fsblob.Open(blobDir)
 	if err != nil {
 		t.Fatal(err)
+	}
+	logger := slog.New(slog.DiscardHandler)
+	if cfg.log != nil {
+		logger = slog.New(slog.NewJSONHandler(cfg.log, nil))
 	}
 	ctx := context.Background()
 	token, hash, err := auth.NewToken()
@@ -63,7 +80,16 @@ func newFixture(t *testing.T) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(api.Handler(registry.New(st, blobs), api.Config{MaxMessageBytes: 1 << 20, Logger: slog.New(slog.DiscardHandler)}))
+	var metadata store.Store = st
+	if cfg.wrapStore != nil {
+		metadata = cfg.wrapStore(st)
+	}
+	var content blob.Store = blobs
+	if cfg.wrapBlobs != nil {
+		content = cfg.wrapBlobs(blobs)
+	}
+	reg := registry.New(metadata, content, registry.WithLogger(logger))
+	srv := httptest.NewServer(api.Handler(reg, api.Config{MaxMessageBytes: 1 << 20, Logger: logger}))
 	t.Cleanup(srv.Close)
 	f := &fixture{
 		url:     srv.URL,

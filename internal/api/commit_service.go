@@ -36,7 +36,7 @@ func (s *server) resolveCommits(ctx context.Context, refs []*modulev1.ResourceRe
 		}
 		c, _, err := s.reg.Commit(ctx, rref)
 		if err != nil {
-			return nil, s.connectError(err)
+			return nil, err
 		}
 		commits = append(commits, c)
 	}
@@ -60,7 +60,7 @@ func (s commitService) ListCommits(ctx context.Context, req *connect.Request[mod
 	case res.Label != nil:
 		entries, scanned, err := s.reg.LabelHistory(ctx, res.Label.ID, !desc, false, p)
 		if err != nil {
-			return nil, s.connectError(err)
+			return nil, err
 		}
 		for _, e := range entries {
 			resp.Commits = append(resp.Commits, toCommit(e.Commit))
@@ -70,7 +70,7 @@ func (s commitService) ListCommits(ctx context.Context, req *connect.Request[mod
 	}
 	commits, err := s.reg.ListCommits(ctx, res.Module.ID, desc, p)
 	if err != nil {
-		return nil, s.connectError(err)
+		return nil, err
 	}
 	id := req.Msg.GetIdQuery()
 	for _, c := range commits {

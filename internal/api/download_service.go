@@ -25,12 +25,12 @@ func (s downloadService) Download(ctx context.Context, req *connect.Request[modu
 		keep := fileFilter(v.GetFileTypes(), v.GetPaths())
 		files, err := s.reg.Files(ctx, commits[0], keep)
 		if err != nil {
-			return nil, s.connectError(err)
+			return nil, err
 		}
 		if !v.GetPathsAllowNotExist() {
 			for _, p := range v.GetPaths() {
 				if !slices.ContainsFunc(files, func(f module.File) bool { return f.Path == p || isUnder(f.Path, p) }) {
-					return nil, s.connectError(invalidPath(p, commits[0].ID))
+					return nil, invalidPath(p, commits[0].ID)
 				}
 			}
 		}

@@ -16,7 +16,7 @@ func (s graphService) GetGraph(ctx context.Context, req *connect.Request[modulev
 	}
 	g, err := s.reg.Graph(ctx, commits)
 	if err != nil {
-		return nil, s.connectError(err)
+		return nil, err
 	}
 	graph := &modulev1.Graph{}
 	for _, c := range g.Commits {

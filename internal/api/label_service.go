@@ -24,7 +24,7 @@ func (s labelService) GetLabels(ctx context.Context, req *connect.Request[module
 		}
 		l, res, err := s.reg.Label(ctx, lref)
 		if err != nil {
-			return nil, s.connectError(err)
+			return nil, err
 		}
 		resp.Labels = append(resp.Labels, toLabel(l, res.Module))
 	}
@@ -55,7 +55,7 @@ func (s labelService) ListLabels(ctx context.Context, req *connect.Request[modul
 	desc := order != modulev1.ListLabelsRequest_ORDER_CREATE_TIME_ASC && order != modulev1.ListLabelsRequest_ORDER_UPDATE_TIME_ASC
 	labels, err := s.reg.ListLabels(ctx, res.Module.ID, filter, req.Msg.GetNameQuery(), desc, p)
 	if err != nil {
-		return nil, s.connectError(err)
+		return nil, err
 	}
 	for _, l := range labels {
 		if res.Commit != nil && l.CommitID != res.Commit.ID {
@@ -78,12 +78,12 @@ func (s labelService) ListLabelHistory(ctx context.Context, req *connect.Request
 	}
 	l, _, err := s.reg.Label(ctx, lref)
 	if err != nil {
-		return nil, s.connectError(err)
+		return nil, err
 	}
 	asc := req.Msg.GetOrder() == modulev1.ListLabelHistoryRequest_ORDER_ASC
 	entries, scanned, err := s.reg.LabelHistory(ctx, l.ID, asc, req.Msg.GetOnlyCommitsWithChangedDigests(), p)
 	if err != nil {
-		return nil, s.connectError(err)
+		return nil, err
 	}
 	resp := &modulev1.ListLabelHistoryResponse{NextPageToken: nextToken(p, scanned)}
 	for _, e := range entries {
@@ -107,11 +107,11 @@ func (s labelService) CreateOrUpdateLabels(ctx context.Context, req *connect.Req
 		}
 		l, err := s.reg.SetLabel(ctx, lref, v.GetCommitId())
 		if err != nil {
-			return nil, s.connectError(err)
+			return nil, err
 		}
 		m, _, err := s.reg.Module(ctx, registry.ModuleRef{ID: l.ModuleID})
 		if err != nil {
-			return nil, s.connectError(err)
+			return nil, err
 		}
 		resp.Labels = append(resp.Labels, toLabel(l, m))
 	}
@@ -142,7 +142,7 @@ func (s labelService) setArchived(ctx context.Context, refs []*modulev1.LabelRef
 			return err
 		}
 		if err := s.reg.SetLabelArchived(ctx, lref, archived); err != nil {
-			return s.connectError(err)
+			return err
 		}
 	}
 	return nil

@@ -24,7 +24,7 @@ func (s moduleService) GetModules(ctx context.Context, req *connect.Request[modu
 		}
 		m, _, err := s.reg.Module(ctx, mref)
 		if err != nil {
-			return nil, s.connectError(err)
+			return nil, err
 		}
 		resp.Modules = append(resp.Modules, toModule(m))
 	}
@@ -42,7 +42,7 @@ func (s moduleService) ListModules(ctx context.Context, req *connect.Request[mod
 	case 1:
 		o, err := s.reg.Owner(ctx, refs[0].GetId(), refs[0].GetName())
 		if err != nil {
-			return nil, s.connectError(err)
+			return nil, err
 		}
 		owner = o.Name
 	default:
@@ -51,7 +51,7 @@ func (s moduleService) ListModules(ctx context.Context, req *connect.Request[mod
 	desc := req.Msg.GetOrder() != modulev1.ListModulesRequest_ORDER_CREATE_TIME_ASC
 	ms, scanned, err := s.reg.ListModules(ctx, owner, desc, p)
 	if err != nil {
-		return nil, s.connectError(err)
+		return nil, err
 	}
 	resp := &modulev1.ListModulesResponse{NextPageToken: nextToken(p, scanned)}
 	for _, m := range ms {
@@ -87,7 +87,7 @@ func (s moduleService) CreateModules(ctx context.Context, req *connect.Request[m
 		if id := v.GetOwnerRef().GetId(); id != "" {
 			o, err := s.reg.Owner(ctx, id, "")
 			if err != nil {
-				return nil, s.connectError(err)
+				return nil, err
 			}
 			owner = o.Name
 		}
@@ -100,7 +100,7 @@ func (s moduleService) CreateModules(ctx context.Context, req *connect.Request[m
 			DefaultLabelName: v.GetDefaultLabelName(),
 		})
 		if err != nil {
-			return nil, s.connectError(err)
+			return nil, err
 		}
 		resp.Modules = append(resp.Modules, toModule(m))
 	}
@@ -139,7 +139,7 @@ func (s moduleService) UpdateModules(ctx context.Context, req *connect.Request[m
 		up.Description, up.URL, up.DefaultLabelName = v.Description, v.Url, v.DefaultLabelName
 		m, err := s.reg.UpdateModule(ctx, ref, up)
 		if err != nil {
-			return nil, s.connectError(err)
+			return nil, err
 		}
 		resp.Modules = append(resp.Modules, toModule(m))
 	}
@@ -156,7 +156,7 @@ func (s moduleService) DeleteModules(ctx context.Context, req *connect.Request[m
 			return nil, err
 		}
 		if err := s.reg.DeleteModule(ctx, mref); err != nil {
-			return nil, s.connectError(err)
+			return nil, err
 		}
 	}
 	return connect.NewResponse(&modulev1.DeleteModulesResponse{}), nil

@@ -9,6 +9,7 @@ import (
 	"connectrpc.com/connect"
 
 	"github.com/lathe-registry/lathe/internal/auth"
+	"github.com/lathe-registry/lathe/internal/registry"
 	"github.com/lathe-registry/lathe/internal/store"
 )
 
@@ -22,7 +23,7 @@ func (s ownerService) GetOwners(ctx context.Context, req *connect.Request[ownerv
 	for _, ref := range req.Msg.GetOwnerRefs() {
 		o, err := s.reg.Owner(ctx, ref.GetId(), ref.GetName())
 		if err != nil {
-			return nil, s.connectError(err)
+			return nil, err
 		}
 		resp.Owners = append(resp.Owners, toOwner(o))
 	}
@@ -53,7 +54,7 @@ func (s userService) GetUsers(ctx context.Context, req *connect.Request[ownerv1.
 func (s userService) GetCurrentUser(ctx context.Context, _ *connect.Request[ownerv1.GetCurrentUserRequest]) (*connect.Response[ownerv1.GetCurrentUserResponse], error) {
 	u, ok := auth.User(ctx)
 	if !ok {
-		return nil, connect.NewError(connect.CodeUnauthenticated, errors.New("no token: log in with buf registry login"))
+		return nil, errorf(registry.ErrUnauthenticated, "no token: log in with buf registry login")
 	}
 	return connect.NewResponse(&ownerv1.GetCurrentUserResponse{User: toUser(u)}), nil
 }
@@ -69,9 +70,9 @@ func (s *server) ownerOfKind(ctx context.Context, id, name string, kind store.Ow
 			if kind == store.OwnerOrganization {
 				what = "organization"
 			}
-			return o, connect.NewError(connect.CodeNotFound, errors.New(what+" "+id+name+" not found"))
+			return o, errorf(registry.ErrNotFound, "%s %s%s not found", what, id, name)
 		}
-		return o, s.connectError(err)
+		return o, err
 	}
 	return o, nil
 }

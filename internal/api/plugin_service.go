@@ -32,7 +32,7 @@ func (s pluginService) PushPlugin(ctx context.Context, req *connect.Request[plug
 		Program: req.Msg.GetProgram(), ProgramName: req.Msg.GetProgramName(),
 	})
 	if err != nil {
-		return nil, s.connectError(err)
+		return nil, err
 	}
 	return connect.NewResponse(&pluginv1.PushPluginResponse{PluginVersion: toPluginVersion(cfg.Owner, cfg.Name, pv)}), nil
 }
@@ -41,7 +41,7 @@ func (s pluginService) GetPluginVersion(ctx context.Context, req *connect.Reques
 	m := req.Msg
 	pv, err := s.reg.PluginVersion(ctx, m.GetOwner(), m.GetName(), m.GetVersion(), int(m.GetRevision()))
 	if err != nil {
-		return nil, s.connectError(err)
+		return nil, err
 	}
 	return connect.NewResponse(&pluginv1.GetPluginVersionResponse{PluginVersion: toPluginVersion(m.GetOwner(), m.GetName(), pv)}), nil
 }

@@ -26,7 +26,7 @@ func (s resourceService) GetResources(ctx context.Context, req *connect.Request[
 		}
 		res, err := s.reg.Resource(ctx, rref)
 		if err != nil {
-			return nil, s.connectError(err)
+			return nil, err
 		}
 		var r *modulev1.Resource
 		switch {
@@ -61,5 +61,5 @@ func (s *server) listOf(ctx context.Context, size uint32, token string, ref *mod
 		return p, registry.Resource{}, err
 	}
 	res, err := s.reg.Resource(ctx, rref)
-	return p, res, s.connectError(err)
+	return p, res, err
 }

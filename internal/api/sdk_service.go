@@ -27,7 +27,7 @@ func (s sdkService) GenerateSDK(ctx context.Context, req *connect.Request[sdkv1.
 	target := sdk.SDK{Owner: m.GetOwner(), Module: m.GetModule(), Gen: sdk.Generator{Owner: m.GetPluginOwner(), Name: m.GetPlugin()}}
 	job, name, version, err := s.jobs.Request(ctx, m.GetEcosystem(), target, sdk.ParseCommitRef(m.GetRef()))
 	if err != nil {
-		return nil, s.connectError(err)
+		return nil, err
 	}
 	return connect.NewResponse(&sdkv1.GenerateSDKResponse{Job: toJob(job, m.GetOwner(), m.GetModule()), Package: name, Version: version}), nil
 }
@@ -37,9 +37,9 @@ func (s sdkService) ListJobs(ctx context.Context, req *connect.Request[sdkv1.Lis
 	if req.Msg.GetFailedOnly() {
 		state = store.JobFailed
 	}
-	jobs, err := s.reg.Store().Jobs(ctx, state, store.Page{})
+	jobs, err := s.reg.Jobs(ctx, state, store.Page{})
 	if err != nil {
-		return nil, s.connectError(err)
+		return nil, err
 	}
 	resp := &sdkv1.ListJobsResponse{}
 	for _, j := range jobs {
@@ -48,7 +48,7 @@ func (s sdkService) ListJobs(ctx context.Context, req *connect.Request[sdkv1.Lis
 			continue // not the caller's to see
 		}
 		if err != nil {
-			return nil, s.connectError(err)
+			return nil, err
 		}
 		resp.Jobs = append(resp.Jobs, toJob(j, owner.Name, m.Name))
 	}

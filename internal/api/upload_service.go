@@ -36,7 +36,7 @@ func (s uploadService) Upload(ctx context.Context, req *connect.Request[modulev1
 	}
 	commits, stats, err := s.reg.Upload(ctx, contents, req.Msg.GetDepCommitIds())
 	if err != nil {
-		return nil, s.connectError(err)
+		return nil, err
 	}
 	s.log.Info("upload",
 		"modules", len(contents), "new_commits", stats.NewCommits,

@@ -400,7 +400,6 @@ var exempt = map[string]string{
 	"PublishPlugin":   "creation under an owner: TestCreateUnderOwner",
 	"CreateModule":    "creation under an owner: TestCreateUnderOwner",
 	"OnLabelMove":     "wiring, not a request path",
-	"Store":           "the composition root's handle on the store",
 	"Users":           "token lookups for authentication",
 }
 

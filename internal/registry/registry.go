@@ -123,9 +123,6 @@ func New(s store.Store, b blob.Store, opts ...Option) *Registry {
 	return r
 }
 
-// Store returns the metadata store, for read paths that need no access rules (owners).
-func (r *Registry) Store() store.Store { return r.store }
-
 // Users finds the users tokens belong to, for authenticating requests.
 func (r *Registry) Users() auth.Users { return tokenUsers{r.store} }
 

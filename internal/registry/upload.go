@@ -57,6 +57,9 @@ type member struct {
 // and labels move. A content identical to an existing commit of its module returns that
 // commit. Everything is validated before anything is written, and all commits and label
 // moves are written in one transaction, so a failed upload stores nothing.
+//
+// The stages run in order: resolve the modules and dependency commits (validating the
+// request), compile, digest, then store the blobs and write the commits and labels.
 func (r *Registry) Upload(ctx context.Context, contents []UploadContent, depCommitIDs []string) ([]store.Commit, UploadStats, error) {
 	var stats UploadStats
 	start := time.Now()
@@ -78,48 +81,7 @@ func (r *Registry) Upload(ctx context.Context, contents []UploadContent, depComm
 	stats.Resolve = time.Since(start)
 
 	start = time.Now()
-	var mu sync.Mutex
-	lookup := func(p string) ([]byte, bool) {
-		m, ok := byPath[p]
-		if !ok {
-			return nil, false
-		}
-		mu.Lock()
-		defer mu.Unlock()
-		if content, ok := m.files[p]; ok {
-			return content, true
-		}
-		content, err := blob.ReadAll(ctx, r.blobs, m.keys[p])
-		if err != nil {
-			r.log.Error("reading dependency file", "module", m.name, "path", p, "err", err)
-			return nil, false
-		}
-		m.files[p] = content
-		return content, true
-	}
-	var targets []string
-	for _, m := range pushed {
-		for _, f := range m.content.Files {
-			if module.IsProto(f.Path) {
-				targets = append(targets, f.Path)
-			}
-		}
-	}
-	compiled, err := module.Compile(ctx, targets, lookup, r.parses, false)
-	if err != nil {
-		return nil, stats, err
-	}
-	for _, f := range compiled {
-		m := byPath[f.Path()]
-		imports := f.Imports()
-		for i := range imports.Len() {
-			dep, ok := byPath[imports.Get(i).Path()]
-			if ok && dep != m && !slices.Contains(m.directDeps, dep) {
-				m.directDeps = append(m.directDeps, dep)
-			}
-		}
-	}
-	order, err := topoSort(pushed)
+	order, err := r.compileUpload(ctx, pushed, byPath)
 	if err != nil {
 		return nil, stats, err
 	}
@@ -138,46 +100,29 @@ func (r *Registry) Upload(ctx context.Context, contents []UploadContent, depComm
 	if err := r.writeBlobs(ctx, pushed); err != nil {
 		return nil, stats, err
 	}
-	err = r.store.Update(ctx, func(tx store.Tx) error {
-		for _, m := range order {
-			if m.isNew {
-				c, err := tx.CreateCommit(ctx, m.commit)
-				if err != nil {
-					return err
-				}
-				m.commit = c
-				stats.NewCommits++
-			}
-			labels := m.content.Labels
-			if len(labels) == 0 {
-				labels = []string{m.module.DefaultLabelName}
-			}
-			for _, name := range labels {
-				if _, err := tx.SetLabel(ctx, m.module.ID, name, m.commit.ID, u.ID); err != nil {
-					return err
-				}
-			}
-		}
-		return nil
-	})
-	if err != nil {
+	if stats.NewCommits, err = r.writeCommits(ctx, order, u); err != nil {
 		return nil, stats, err
 	}
 	stats.Store = time.Since(start)
+
 	commits := make([]store.Commit, len(pushed))
 	for i, m := range pushed {
 		commits[i] = m.commit
 	}
 	for _, m := range order {
-		labels := m.content.Labels
-		if len(labels) == 0 {
-			labels = []string{m.module.DefaultLabelName}
-		}
-		for _, name := range labels {
+		for _, name := range m.labels() {
 			r.labelMoved(ctx, m.module, name, m.commit)
 		}
 	}
 	return commits, stats, nil
+}
+
+// labels returns the labels a pushed content moves: those it names, or its module's default.
+func (m *member) labels() []string {
+	if len(m.content.Labels) == 0 {
+		return []string{m.module.DefaultLabelName}
+	}
+	return m.content.Labels
 }
 
 // uploadMembers checks the contents and loads the dependency commits.
@@ -270,6 +215,65 @@ func checkSourceControlURL(s string) error {
 		return invalidf("source control URL %q is not an absolute URL", s)
 	}
 	return nil
+}
+
+// compileUpload compiles the pushed .proto files against the module set, records which
+// members each content imports, and orders the contents so that every content comes after
+// the contents it imports.
+func (r *Registry) compileUpload(ctx context.Context, pushed []*member, byPath map[string]*member) ([]*member, error) {
+	var mu sync.Mutex
+	// readErr is the error of the first dependency file that could not be read. The compiler
+	// only learns that the file is missing, which would blame the uploader's imports for the
+	// server's failure, so it takes precedence over the compiler's error.
+	var readErr error
+	lookup := func(p string) ([]byte, bool) {
+		m, ok := byPath[p]
+		if !ok {
+			return nil, false
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if content, ok := m.files[p]; ok {
+			return content, true
+		}
+		content, err := blob.ReadAll(ctx, r.blobs, m.keys[p])
+		if err != nil {
+			if readErr == nil {
+				readErr = fmt.Errorf("reading %s of dependency %s: %w", p, m.name, err)
+			}
+			return nil, false
+		}
+		m.files[p] = content
+		return content, true
+	}
+	var targets []string
+	for _, m := range pushed {
+		for _, f := range m.content.Files {
+			if module.IsProto(f.Path) {
+				targets = append(targets, f.Path)
+			}
+		}
+	}
+	compiled, err := module.Compile(ctx, targets, lookup, r.parses, false)
+	mu.Lock()
+	if readErr != nil {
+		err = readErr
+	}
+	mu.Unlock()
+	if err != nil {
+		return nil, err
+	}
+	for _, f := range compiled {
+		m := byPath[f.Path()]
+		imports := f.Imports()
+		for i := range imports.Len() {
+			dep, ok := byPath[imports.Get(i).Path()]
+			if ok && dep != m && !slices.Contains(m.directDeps, dep) {
+				m.directDeps = append(m.directDeps, dep)
+			}
+		}
+	}
+	return topoSort(pushed)
 }
 
 // indexPaths maps every .proto path of the module set to the module providing it.
@@ -425,4 +429,29 @@ func (r *Registry) writeBlobs(ctx context.Context, pushed []*member) error {
 		})
 	}
 	return g.Wait()
+}
+
+// writeCommits creates the new commits of the contents and moves their labels, all in one
+// transaction, and returns how many commits it created.
+func (r *Registry) writeCommits(ctx context.Context, order []*member, u store.Owner) (int, error) {
+	created := 0
+	err := r.store.Update(ctx, func(tx store.Tx) error {
+		for _, m := range order {
+			if m.isNew {
+				c, err := tx.CreateCommit(ctx, m.commit)
+				if err != nil {
+					return err
+				}
+				m.commit = c
+				created++
+			}
+			for _, name := range m.labels() {
+				if _, err := tx.SetLabel(ctx, m.module.ID, name, m.commit.ID, u.ID); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+	return created, err
 }
