@@ -145,9 +145,9 @@ func invalidUTF8Offset(b []byte) int {
 	return len(b)
 }
 
-// messagePrefix returns at most the first n bytes of s, cut at a rune boundary and made
+// MessagePrefix returns at most the first n bytes of s, cut at a rune boundary and made
 // valid UTF-8: messages travel in protobuf strings, which must be valid UTF-8.
-func messagePrefix(s string, n int) string {
+func MessagePrefix(s string, n int) string {
 	if len(s) > n {
 		for n > 0 && !utf8.RuneStart(s[n]) {
 			n--
@@ -163,7 +163,7 @@ func CheckPath(p string) error {
 	case p == "":
 		return &InputError{Msg: "a file has an empty path"}
 	case len(p) > 4096:
-		return inputErrorf(messagePrefix(p, 64)+"…", "path is longer than 4096 bytes")
+		return inputErrorf(MessagePrefix(p, 64)+"…", "path is longer than 4096 bytes")
 	case !utf8.ValidString(p):
 		return &InputError{Msg: fmt.Sprintf("path %q is not valid UTF-8", p)}
 	case strings.HasPrefix(p, "/"):

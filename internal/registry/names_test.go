@@ -31,3 +31,11 @@ func FuzzNames(f *testing.F) {
 		}
 	})
 }
+
+// A long label name is cut in its message at a character boundary, not inside one.
+func TestLongLabelNameMessage(t *testing.T) {
+	err := CheckLabelName(strings.Repeat("€", 100))
+	if err == nil || strings.Contains(err.Error(), `\x`) || !strings.Contains(err.Error(), "€€…") {
+		t.Errorf("CheckLabelName(100 × €) = %v, want a message cut between characters", err)
+	}
+}

@@ -190,7 +190,7 @@ func CheckLabelName(name string) error {
 	case name == "":
 		return invalidf("label name must not be empty")
 	case len(name) > 250:
-		return invalidf("label name %q is longer than 250 characters", name[:32]+"…")
+		return invalidf("label name %q is longer than 250 characters", module.MessagePrefix(name, 32)+"…")
 	case strings.ContainsFunc(name, func(r rune) bool { return r <= ' ' || r == 0x7f }):
 		return invalidf("label name %q must not contain spaces or control characters", name)
 	}
