@@ -46,6 +46,12 @@ type Runner struct {
 	compiles      atomic.Int64
 	closedModules atomic.Int64
 	closed        atomic.Bool
+	// runsMu orders run starts against Close; shutdown ends the runs in progress, which
+	// must be gone before the runtime closes: wazero's Close races with running code.
+	runsMu   sync.Mutex
+	runs     sync.WaitGroup
+	shutdown context.Context
+	stopAll  context.CancelCauseFunc
 	// starting, if set, is called with the program of every run about to call _start,
 	// so that tests can act while a run is in progress.
 	starting func(program string)
@@ -102,6 +108,7 @@ func New(ctx context.Context, opts ...Option) (*Runner, error) {
 	// context done is what stops a module at its time limit or when the caller gives up.
 	cfg := wazero.NewRuntimeConfig().WithCloseOnContextDone(true)
 	r := &Runner{modules: make(map[[sha256.Size]byte]*compiled), maxModules: max(o.maxModules, 1)}
+	r.shutdown, r.stopAll = context.WithCancelCause(context.Background())
 	if o.cacheDir != "" {
 		cache, err := wazero.NewCompilationCacheWithDir(o.cacheDir)
 		if err != nil {
@@ -127,7 +134,11 @@ var errClosed = errors.New("wasmrun: runner closed")
 // Close releases the runtime, its compiled modules and the compilation cache. Runs in
 // progress stop and fail.
 func (r *Runner) Close(ctx context.Context) error {
+	r.runsMu.Lock()
 	r.closed.Store(true)
+	r.runsMu.Unlock()
+	r.stopAll(errClosed)
+	r.runs.Wait()
 	err := r.rt.Close(ctx)
 	if r.cache != nil {
 		err = errors.Join(err, r.cache.Close(ctx))
@@ -146,9 +157,14 @@ func (r *Runner) Run(ctx context.Context, inv plugin.Invocation) ([]byte, error)
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	r.runsMu.Lock()
 	if r.closed.Load() {
+		r.runsMu.Unlock()
 		return nil, errClosed
 	}
+	r.runs.Add(1)
+	r.runsMu.Unlock()
+	defer r.runs.Done()
 	lim := inv.Limits.WithDefaults()
 	wasm, err := os.ReadFile(inv.Program)
 	if err != nil {
@@ -172,6 +188,7 @@ func (r *Runner) Run(ctx context.Context, inv plugin.Invocation) ([]byte, error)
 	runCtx, stop := context.WithCancelCause(context.Background())
 	defer stop(nil)
 	defer context.AfterFunc(ctx, func() { stop(errCaller) })()
+	defer context.AfterFunc(r.shutdown, func() { stop(errClosed) })()
 	timeout, timeLimit := lim.WallTime, "wall time"
 	if lim.CPUTime < timeout {
 		timeout, timeLimit = lim.CPUTime, "CPU time"
