@@ -37,7 +37,7 @@ func authorize(ctx context.Context, act action, m store.Module, ownerName string
 	isOwner := signedIn && u.ID == m.OwnerID
 	readable := m.Visibility == store.Public || isOwner || auth.IsSystem(ctx)
 	if !readable {
-		return errorf(ErrNotFound, "module %q not found", m.ID)
+		return errModuleNotFound()
 	}
 	if act == read {
 		return nil
@@ -49,6 +49,16 @@ func authorize(ctx context.Context, act action, m store.Module, ownerName string
 		return errorf(ErrPermissionDenied, "user %q may not %s modules of %q", u.Name, act, ownerName)
 	}
 	return nil
+}
+
+// mayDependOn decides whether commits of module m may have commits of module dep in
+// their dependency closures: only if everyone who may read m may also read dep, so that
+// nothing derived from m (a graph, an export, an SDK and its package metadata) shows a
+// reader of m anything it may not read. With modules owned by users this means a public
+// module depends only on public modules, and a private one on public modules and on
+// modules of its own owner.
+func mayDependOn(m, dep store.Module) bool {
+	return dep.Visibility == store.Public || (m.Visibility == store.Private && dep.OwnerID == m.OwnerID)
 }
 
 // authorizeOwner decides whether the caller may create something (a module, a plugin)
@@ -80,6 +90,11 @@ func caller(ctx context.Context) (store.Owner, error) {
 	}
 	return u, nil
 }
+
+// errModuleNotFound is the answer for a module looked up by an id the caller did not
+// necessarily give, such as a commit's: it names nothing, so that it says the same for a
+// module that does not exist and for one the caller may not read.
+func errModuleNotFound() error { return errorf(ErrNotFound, "module not found") }
 
 func errUnauthenticated() error {
 	return errorf(ErrUnauthenticated, "this operation needs a token: log in with buf registry login, or set BUF_TOKEN")

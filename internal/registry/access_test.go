@@ -17,7 +17,7 @@ import (
 )
 
 // accessFixture is alice's public module pub, her private module priv, and her public
-// module pubdep whose commit imports priv, each with one commit on main, a package
+// module pubdep whose commit imports priv (made public behind the closure rule's back), each with one commit on main, a package
 // version, an interest and a job.
 type accessFixture struct {
 	r            *Registry
@@ -58,7 +58,7 @@ func newAccessFixture(t *testing.T) *accessFixture {
 		}
 		return m
 	}
-	f.pub, f.priv, f.pubdep = create("pub", store.Public), create("priv", store.Private), create("pubdep", store.Public)
+	f.pub, f.priv, f.pubdep = create("pub", store.Public), create("priv", store.Private), create("pubdep", store.Private)
 	push := func(name string, files map[string]string, deps ...string) {
 		var fs []module.File
 		for p, c := range files {
@@ -78,6 +78,15 @@ func newAccessFixture(t *testing.T) *accessFixture {
 	push("pub", map[string]string{"pub/v1/pub.proto": "syntax = \"proto3\";\npackage pub.v1;\nmessage Pub {}\n"})
 	push("priv", map[string]string{"priv/v1/priv.proto": "syntax = \"proto3\";\npackage priv.v1;\nmessage Secret {}\n"})
 	push("pubdep", map[string]string{"pubdep/v1/pubdep.proto": "syntax = \"proto3\";\npackage pubdep.v1;\nimport \"priv/v1/priv.proto\";\nmessage Uses { priv.v1.Secret s = 1; }\n"}, f.commits["priv"].ID)
+	// The closure rule refuses a public module depending on a private one; data stored
+	// before the rule can still have one, and reads must stop at priv all the same.
+	f.pubdep.Visibility = store.Public
+	if err := st.Update(ctx, func(tx store.Tx) (err error) {
+		f.pubdep, err = tx.UpdateModule(ctx, f.pubdep)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
 	for _, name := range []string{"pub", "priv", "pubdep"} {
 		m := f.commits[name].ModuleID
 		f.artifactName[name] = "alice_" + name

@@ -62,15 +62,15 @@ func (r *Registry) ReadableModule(ctx context.Context, id string) (store.Module,
 		var err error
 		m, err = r.store.ModuleByID(ctx, id)
 		if errors.Is(err, store.ErrNotFound) {
-			return store.Module{}, notFoundf("module %q", id)
+			return store.Module{}, errModuleNotFound()
 		}
 		if err != nil {
 			return store.Module{}, err
 		}
 		r.modules.put(m, now)
 	}
-	if authorize(ctx, read, m, "") != nil {
-		return store.Module{}, notFoundf("module %q", id)
+	if err := authorize(ctx, read, m, ""); err != nil {
+		return store.Module{}, err
 	}
 	return m, nil
 }

@@ -39,7 +39,8 @@ func (r *Registry) Owner(ctx context.Context, id, name string) (store.Owner, err
 	return o, err
 }
 
-// Module returns a module the caller can see.
+// Module returns a module the caller can see. A module looked up by id that does not
+// exist, or that the caller may not see, fails with a message that names nothing.
 func (r *Registry) Module(ctx context.Context, ref ModuleRef) (store.Module, store.Owner, error) {
 	var (
 		m     store.Module
@@ -58,6 +59,11 @@ func (r *Registry) Module(ctx context.Context, ref ModuleRef) (store.Module, sto
 		}
 	}
 	if errors.Is(err, store.ErrNotFound) || (err == nil && authorize(ctx, read, m, owner.Name) != nil) {
+		if ref.ID != "" {
+			// Ids often come from other records (a commit's module, a job's), not from
+			// the caller: the answer names none.
+			return store.Module{}, store.Owner{}, errModuleNotFound()
+		}
 		return store.Module{}, store.Owner{}, notFoundf("module %q", ref)
 	}
 	return m, owner, err
@@ -141,7 +147,8 @@ type ModuleUpdate struct {
 	DefaultLabelName *string
 }
 
-// UpdateModule changes a module's settings.
+// UpdateModule changes a module's settings. A visibility change that would leave some
+// reader of a module unable to read its dependencies is refused (see the package doc).
 func (r *Registry) UpdateModule(ctx context.Context, ref ModuleRef, up ModuleUpdate) (store.Module, error) {
 	m, owner, err := r.Module(ctx, ref)
 	if err != nil {
@@ -150,6 +157,7 @@ func (r *Registry) UpdateModule(ctx context.Context, ref ModuleRef, up ModuleUpd
 	if err := authorize(ctx, write, m, owner.Name); err != nil {
 		return m, err
 	}
+	visibilityChanges := up.Visibility != nil && *up.Visibility != m.Visibility
 	if up.Visibility != nil {
 		m.Visibility = *up.Visibility
 	}
@@ -172,6 +180,11 @@ func (r *Registry) UpdateModule(ctx context.Context, ref ModuleRef, up ModuleUpd
 		return m, err
 	}
 	err = r.store.Update(ctx, func(tx store.Tx) error {
+		if visibilityChanges {
+			if err := checkVisibilityChange(ctx, tx, m, owner.Name+"/"+m.Name); err != nil {
+				return err
+			}
+		}
 		m, err = tx.UpdateModule(ctx, m)
 		return err
 	})

@@ -13,7 +13,23 @@
 // commit the caller may not see), and its SDK state (published package versions, interests,
 // generation jobs). One function, authorize, makes every decision; every exported method
 // that returns module content or metadata calls it with the caller from the context, and
-// TestAccessGrid checks each of them for every kind of caller.
+// TestAccessGrid checks each of them for every kind of caller. A module looked up by an
+// id that is not the caller's to read answers exactly as an id of nothing does, and
+// names nothing.
+//
+// # Dependencies
+//
+// Everyone who can read a module can read every commit of the dependency closure of
+// every commit of the module, so nothing derived from a module (its graph, an export,
+// its SDKs and their package metadata) carries anything of a module its reader may not
+// read. With modules owned by users: a public module depends only on public modules, a
+// private one on public modules and its own owner's. The rule is kept where it could
+// break, and one function, mayDependOn, decides it:
+//
+//   - a push whose commit's closure would break it is refused, naming the dependency;
+//   - a module is not made private while modules that others can read (public ones,
+//     or other owners') depend on any of its commits;
+//   - a module is not made public while any of its commits depends on a private module.
 //
 // # Errors
 //
@@ -29,6 +45,8 @@ import (
 	"regexp"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 
@@ -184,15 +202,32 @@ func CheckModuleName(name string) error {
 	return nil
 }
 
-// CheckLabelName validates a label name.
+// CheckLabelName validates a label name. The BSR's API allows any name of 1 to 250
+// characters; Lathe's rules keep every name that buf and Git produce (main, v1.2.3,
+// release/2024-01, a Git branch or tag name from buf push --git-metadata) and refuse
+// what buf could not name in a reference or what reads as a path:
+//
+//   - 1 to 250 bytes of valid UTF-8,
+//   - no whitespace or control characters (buf trims references),
+//   - no ':' (it ends a module's name in a reference, owner/module:label) and no '\',
+//   - split at '/', no empty part and no part "." or "..".
 func CheckLabelName(name string) error {
 	switch {
 	case name == "":
 		return invalidf("label name must not be empty")
 	case len(name) > 250:
 		return invalidf("label name %q is longer than 250 characters", module.MessagePrefix(name, 32)+"…")
-	case strings.ContainsFunc(name, func(r rune) bool { return r <= ' ' || r == 0x7f }):
+	case !utf8.ValidString(name):
+		return invalidf("label name %q is not valid UTF-8", name)
+	case strings.ContainsFunc(name, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }):
 		return invalidf("label name %q must not contain spaces or control characters", name)
+	case strings.ContainsAny(name, `:\`):
+		return invalidf("label name %q must not contain ':' or '\\'", name)
+	}
+	for part := range strings.SplitSeq(name, "/") {
+		if part == "" || part == "." || part == ".." {
+			return invalidf("label name %q must not start or end with '/', or have an empty, '.' or '..' part between slashes", name)
+		}
 	}
 	return nil
 }

@@ -85,10 +85,13 @@ func (r *Registry) resourceByID(ctx context.Context, rawID string) (Resource, er
 	if id == "" {
 		return Resource{}, invalidf("%q is not a valid id", rawID)
 	}
+	// One answer for an id of nothing and for an id of something the caller may not
+	// read, whatever kind of thing that is.
+	notFound := errorf(ErrNotFound, "no module, label or commit with id %q found", id)
 	if c, err := r.store.CommitByID(ctx, id); err == nil {
 		m, owner, err := r.Module(ctx, ModuleRef{ID: c.ModuleID})
 		if err != nil {
-			return Resource{}, notFoundf("commit %q", id)
+			return Resource{}, notFound
 		}
 		return Resource{Module: m, Owner: owner, Commit: &c}, nil
 	} else if !errors.Is(err, store.ErrNotFound) {
@@ -97,15 +100,18 @@ func (r *Registry) resourceByID(ctx context.Context, rawID string) (Resource, er
 	if l, err := r.store.LabelByID(ctx, id); err == nil {
 		m, owner, err := r.Module(ctx, ModuleRef{ID: l.ModuleID})
 		if err != nil {
-			return Resource{}, notFoundf("label %q", id)
+			return Resource{}, notFound
 		}
 		return Resource{Module: m, Owner: owner, Label: &l}, nil
 	} else if !errors.Is(err, store.ErrNotFound) {
 		return Resource{}, err
 	}
 	m, owner, err := r.Module(ctx, ModuleRef{ID: id})
+	if isNotFound(err) {
+		return Resource{}, notFound
+	}
 	if err != nil {
-		return Resource{}, errorf(ErrNotFound, "no module, label or commit with id %q found", id)
+		return Resource{}, err
 	}
 	return Resource{Module: m, Owner: owner}, nil
 }

@@ -47,19 +47,24 @@ type member struct {
 	manifest   []byte
 	fileKeys   map[string]string
 	directDeps []*member
-	commit     store.Commit
-	isNew      bool
+	// closure is the dependency closure of the commit, without the commit itself.
+	closure []store.Commit
+	commit  store.Commit
+	isNew   bool
 }
 
 // Upload turns the contents into commits, as buf push does: every content's .proto files
 // are compiled against the other contents and the dependency commits, the b5 digest is
 // computed over the files and the dependency closure (pruned to what the imports reach),
 // and labels move. A content identical to an existing commit of its module returns that
-// commit. Everything is validated before anything is written, and all commits and label
-// moves are written in one transaction, so a failed upload stores nothing.
+// commit. A content whose closure holds a module that not every reader of its own module
+// may read is refused (see the package doc). Everything is validated before anything is
+// written, and all commits and label moves are written in one transaction, so a failed
+// upload stores nothing.
 //
 // The stages run in order: resolve the modules and dependency commits (validating the
-// request), compile, digest, then store the blobs and write the commits and labels.
+// request), compile, digest, check the closures' visibility, then store the blobs and
+// write the commits and labels.
 func (r *Registry) Upload(ctx context.Context, contents []UploadContent, depCommitIDs []string) ([]store.Commit, UploadStats, error) {
 	var stats UploadStats
 	start := time.Now()
@@ -95,6 +100,11 @@ func (r *Registry) Upload(ctx context.Context, contents []UploadContent, depComm
 		}
 	}
 	stats.Hash = time.Since(start)
+	// Checked before the blobs are written, so a refused upload stores nothing, and
+	// again in the transaction, against visibility changes in between.
+	if err := r.checkClosures(ctx, r.store, pushed); err != nil {
+		return nil, stats, err
+	}
 
 	start = time.Now()
 	if err := r.writeBlobs(ctx, pushed); err != nil {
@@ -374,6 +384,7 @@ func (r *Registry) digest(ctx context.Context, m *member, pending map[string]sto
 		return err
 	}
 	closure := g.Commits
+	m.closure = closure
 	digests := make([][]byte, 0, len(closure))
 	for _, c := range closure {
 		digests = append(digests, c.Digest)
@@ -436,6 +447,9 @@ func (r *Registry) writeBlobs(ctx context.Context, pushed []*member) error {
 func (r *Registry) writeCommits(ctx context.Context, order []*member, u store.Owner) (int, error) {
 	created := 0
 	err := r.store.Update(ctx, func(tx store.Tx) error {
+		if err := r.checkClosures(ctx, tx, order); err != nil {
+			return err
+		}
 		for _, m := range order {
 			if m.isNew {
 				c, err := tx.CreateCommit(ctx, m.commit)

@@ -271,6 +271,12 @@ type Reader interface {
 	LatestCommitByDigest(ctx context.Context, moduleID string, digest []byte) (Commit, error)
 	// ListCommits lists a module's commits by push order (ascending unless desc).
 	ListCommits(ctx context.Context, moduleID string, desc bool, page Page) ([]Commit, error)
+	// DependentModules lists, by id, the other modules with a commit that depends
+	// directly on a commit of the module.
+	DependentModules(ctx context.Context, moduleID string) ([]Module, error)
+	// DependencyModules lists, by id, the other modules with a commit that a commit of
+	// the module depends on directly. Dependencies whose module was deleted are left out.
+	DependencyModules(ctx context.Context, moduleID string) ([]Module, error)
 
 	LabelByID(ctx context.Context, id string) (Label, error)
 	LabelByName(ctx context.Context, moduleID, name string) (Label, error)

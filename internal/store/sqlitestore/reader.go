@@ -278,6 +278,36 @@ func (r reader) ListCommits(ctx context.Context, moduleID string, desc bool, pag
 	return cs, nil
 }
 
+// dependentModulesQuery joins through the index on dep_commit_id: from the module's
+// commits to the commits depending on them.
+const dependentModulesQuery = `SELECT ` + moduleCols + ` FROM modules WHERE id IN (
+	SELECT c.module_id FROM commits dc
+	JOIN commit_deps d ON d.dep_commit_id = dc.id
+	JOIN commits c ON c.id = d.commit_id
+	WHERE dc.module_id = ?1) AND id != ?1 ORDER BY id`
+
+func (r reader) DependentModules(ctx context.Context, moduleID string) ([]store.Module, error) {
+	ms, err := list(ctx, r.q, scanModule, dependentModulesQuery, moduleID)
+	if err != nil {
+		return nil, wrap(err, "modules depending on module %q", moduleID)
+	}
+	return ms, nil
+}
+
+const dependencyModulesQuery = `SELECT ` + moduleCols + ` FROM modules WHERE id IN (
+	SELECT dc.module_id FROM commits c
+	JOIN commit_deps d ON d.commit_id = c.id
+	JOIN commits dc ON dc.id = d.dep_commit_id
+	WHERE c.module_id = ?1) AND id != ?1 ORDER BY id`
+
+func (r reader) DependencyModules(ctx context.Context, moduleID string) ([]store.Module, error) {
+	ms, err := list(ctx, r.q, scanModule, dependencyModulesQuery, moduleID)
+	if err != nil {
+		return nil, wrap(err, "modules module %q depends on", moduleID)
+	}
+	return ms, nil
+}
+
 // Labels.
 
 const labelCols = "id, module_id, name, commit_id, updated_by_user_id, create_time, update_time, archive_time"

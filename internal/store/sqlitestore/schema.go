@@ -208,6 +208,11 @@ CREATE TABLE jobs (
 ) STRICT;
 CREATE INDEX jobs_by_state ON jobs (state, id);
 `,
+
+	// Version 5: finding the commits that depend on a commit, for visibility changes.
+	`
+CREATE INDEX commit_deps_by_dep ON commit_deps (dep_commit_id);
+`,
 }
 
 // migrate brings the schema of db up to date. Its transaction begins with BEGIN

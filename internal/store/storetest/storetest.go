@@ -60,6 +60,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"CommitsByIDPrefix", testCommitsByIDPrefix},
 		{"LatestCommitByDigest", testLatestCommitByDigest},
 		{"ListCommits", testListCommits},
+		{"DependentAndDependencyModules", testDependentAndDependencyModules},
 		{"SetLabel", testSetLabel},
 		{"SetLabelErrors", testSetLabelErrors},
 		{"SetLabelArchived", testSetLabelArchived},
@@ -795,6 +796,61 @@ func testListCommits(t *testing.T, s store.Store) {
 }
 
 // Labels.
+
+func testDependentAndDependencyModules(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	u := createUser(t, s, "alice")
+	base := createModule(t, s, u.ID, "base")
+	mid := createModule(t, s, u.ID, "mid")
+	top := createModule(t, s, u.ID, "top")
+	other := createModule(t, s, u.ID, "other")
+	gone := createModule(t, s, u.ID, "gone")
+	b1 := createCommit(t, s, newCommit(base, newID(), digest("b1")))
+	b2 := createCommit(t, s, newCommit(base, newID(), digest("b2")))
+	g1 := createCommit(t, s, newCommit(gone, newID(), digest("g1")))
+	// mid depends on base through two commits, which must not list base twice.
+	m1 := createCommit(t, s, newCommit(mid, newID(), digest("m1"), b1.ID))
+	createCommit(t, s, newCommit(mid, newID(), digest("m2"), b2.ID, g1.ID))
+	createCommit(t, s, newCommit(top, newID(), digest("t1"), m1.ID, b2.ID))
+	update(t, s, func(tx store.Tx) error { return tx.DeleteModule(ctx, gone.ID) })
+
+	sorted := func(ms ...store.Module) []string {
+		ids := moduleIDs(ms)
+		slices.Sort(ids)
+		return ids
+	}
+	for _, c := range []struct {
+		name       string
+		m          store.Module
+		dependents []string
+		deps       []string
+	}{
+		{"base", base, sorted(mid, top), nil},
+		{"mid", mid, sorted(top), sorted(base)},
+		{"top", top, nil, sorted(base, mid)},
+		{"other", other, nil, nil},
+	} {
+		got, err := s.DependentModules(ctx, c.m.ID)
+		check(t, "DependentModules "+c.name, err)
+		wantEqual(t, "DependentModules "+c.name, moduleIDs(got), c.dependents)
+		got, err = s.DependencyModules(ctx, c.m.ID)
+		check(t, "DependencyModules "+c.name, err)
+		wantEqual(t, "DependencyModules "+c.name, moduleIDs(got), c.deps)
+	}
+	// A transaction sees its own new dependents.
+	update(t, s, func(tx store.Tx) error {
+		if _, err := tx.CreateCommit(ctx, newCommit(other, newID(), digest("o1"), b1.ID)); err != nil {
+			return err
+		}
+		got, err := tx.DependentModules(ctx, base.ID)
+		check(t, "DependentModules in a transaction", err)
+		wantEqual(t, "DependentModules in a transaction", moduleIDs(got), sorted(mid, top, other))
+		return nil
+	})
+	got, err := s.DependentModules(ctx, newID())
+	check(t, "DependentModules of an unknown module", err)
+	wantEqual(t, "DependentModules of an unknown module", len(got), 0)
+}
 
 func testSetLabel(t *testing.T, s store.Store) {
 	ctx := t.Context()
