@@ -58,7 +58,7 @@ var DefaultLimits = Limits{ //nolint:gochecknoglobals // read-only defaults
 	MaxModuleBytes:  64 << 20,
 	MaxFileTokens:   1 << 19,
 	MaxNesting:      64,
-	MaxUploadTokens: 1 << 20,
+	MaxUploadTokens: 1 << 19,
 }
 
 // InputError is a problem with uploaded content that the uploader must fix.

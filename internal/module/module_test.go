@@ -133,6 +133,7 @@ func TestCompileLimits(t *testing.T) {
 		"bomb.proto": bytes.Repeat([]byte("message A { "), 1_000_000),
 		"a.proto":    []byte("syntax = \"proto3\";\nmessage A { int32 a = 1; }\n"),
 		"b.proto":    []byte("syntax = \"proto3\";\nmessage B { int32 b = 1; }\n"),
+		"long.proto": []byte("syntax = \"proto3\";\nmessage L { " + strings.Repeat("x", 1<<20) + " a = 1; }\n"),
 	}
 	lookup := func(p string) ([]byte, bool) {
 		c, ok := files[p]
@@ -147,6 +148,7 @@ func TestCompileLimits(t *testing.T) {
 		{"bomb", []string{"bomb.proto"}, DefaultLimits, "bomb.proto:1:779: nesting is deeper than 64 levels"},
 		{"file tokens", []string{"a.proto"}, Limits{MaxFileTokens: 10, MaxNesting: 64, MaxUploadTokens: 100}, "a.proto:2:23: the file has more than 10 tokens"},
 		{"upload tokens", []string{"a.proto", "b.proto"}, Limits{MaxFileTokens: 100, MaxNesting: 64, MaxUploadTokens: 20}, "the .proto files compiled together have more than 20 tokens"},
+		{"long name", []string{"long.proto"}, DefaultLimits, "long.proto:2:13: field L.a: unknown type xxxx"},
 		{"within", []string{"a.proto", "b.proto"}, Limits{MaxFileTokens: 100, MaxNesting: 64, MaxUploadTokens: 26, Budget: NewCompileBudget(1)}, ""},
 	}
 	for _, tt := range tests {
@@ -161,6 +163,9 @@ func TestCompileLimits(t *testing.T) {
 			var inputErr *InputError
 			if !errors.As(err, &inputErr) || err.Error() != inputErr.Error() || !strings.HasPrefix(err.Error(), tt.want) {
 				t.Fatalf("error = %v, want an InputError starting %q", err, tt.want)
+			}
+			if len(err.Error()) > 1200 {
+				t.Fatalf("error is %d bytes long, more than the 1 KiB a message may quote", len(err.Error()))
 			}
 		})
 	}
