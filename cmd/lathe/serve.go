@@ -52,6 +52,10 @@ down gracefully. Once listening, it prints one line to stdout:
 	maxFiles := c.Int("max-files", module.DefaultLimits.MaxFiles, "most files one module commit may have (`N`)")
 	maxFileBytes := c.Int("max-file-bytes", module.DefaultLimits.MaxFileBytes, "largest size of one module file, in `BYTES`")
 	maxModuleBytes := c.Int("max-module-bytes", module.DefaultLimits.MaxModuleBytes, "largest total size of one module commit's files, in `BYTES`")
+	maxFileTokens := c.Int("max-file-tokens", module.DefaultLimits.MaxFileTokens, "most tokens, comments included, one .proto file may have (`N`)")
+	maxNesting := c.Int("max-nesting", module.DefaultLimits.MaxNesting, "deepest one .proto file may nest braces, brackets, parentheses and angle brackets (`N`)")
+	maxUploadTokens := c.Int("max-upload-tokens", module.DefaultLimits.MaxUploadTokens, "most tokens the .proto files of one module commit, and of one upload, may have (`N`)")
+	compileTokens := c.Int("compile-tokens", module.DefaultLimits.MaxUploadTokens, "most tokens all compilations together may be compiling at once (`N`); each takes up to about 1 KiB of memory, so this bounds their memory in total")
 	seed := c.Bool("seed-example", true, "on a new data directory, create the public example module demo/weather")
 	installGo := c.Bool("install-plugins", true, "on a new data directory, build and publish the shipped Go plugins (protocolbuffers/go, grpc/go, connectrpc/go) in the background; needs the go command and a Go module proxy")
 	parseCacheBytes := c.Int("parse-cache-bytes", registry.DefaultParseCacheBytes, "`BYTES` of .proto source whose parse results are kept to speed up pushes; 0 disables")
@@ -74,6 +78,9 @@ down gracefully. Once listening, it prints one line to stdout:
 	}
 	if *maxFiles <= 0 || *maxFileBytes <= 0 || *maxModuleBytes <= 0 || *parseCacheBytes < 0 {
 		return c.usageErrorf("--max-files, --max-file-bytes and --max-module-bytes must be positive, --parse-cache-bytes not negative")
+	}
+	if *maxFileTokens <= 0 || *maxNesting <= 0 || *maxUploadTokens <= 0 || *compileTokens <= 0 {
+		return c.usageErrorf("--max-file-tokens, --max-nesting, --max-upload-tokens and --compile-tokens must be positive")
 	}
 	if *maxJobWaiters < 0 {
 		return c.usageErrorf("--max-job-waiters must not be negative")
@@ -115,7 +122,11 @@ down gracefully. Once listening, it prints one line to stdout:
 	}
 	reg := registry.New(st, blobs,
 		registry.WithLogger(logger),
-		registry.WithLimits(module.Limits{MaxFiles: *maxFiles, MaxFileBytes: *maxFileBytes, MaxModuleBytes: *maxModuleBytes}),
+		registry.WithLimits(module.Limits{
+			MaxFiles: *maxFiles, MaxFileBytes: *maxFileBytes, MaxModuleBytes: *maxModuleBytes,
+			MaxFileTokens: *maxFileTokens, MaxNesting: *maxNesting, MaxUploadTokens: *maxUploadTokens,
+			Budget: module.NewCompileBudget(*compileTokens),
+		}),
 		registry.WithParseCacheBytes(*parseCacheBytes))
 	if fresh && *seed {
 		if err := seedExample(ctx, st, reg); err != nil {

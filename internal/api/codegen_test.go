@@ -107,7 +107,7 @@ func generatedImage(tb testing.TB, pkgs, files int) *imagev1.Image {
 	compiled, err := module.Compile(context.Background(), targets, func(p string) ([]byte, bool) {
 		c, ok := sources[p]
 		return c, ok
-	}, nil, true)
+	}, nil, module.DefaultLimits, true)
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -17,7 +17,7 @@ func BenchmarkCompile500(b *testing.B) {
 	lookup := func(p string) ([]byte, bool) { c, ok := files[p]; return c, ok }
 	b.Run("cold", func(b *testing.B) {
 		for b.Loop() {
-			if _, err := Compile(context.Background(), targets, lookup, nil, false); err != nil {
+			if _, err := Compile(context.Background(), targets, lookup, nil, DefaultLimits, false); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -26,7 +26,7 @@ func BenchmarkCompile500(b *testing.B) {
 	// the import graph, so every other file must be linked again.
 	b.Run("one-changed", func(b *testing.B) {
 		cache := NewParseCache(64 << 20)
-		if _, err := Compile(context.Background(), targets, lookup, cache, false); err != nil {
+		if _, err := Compile(context.Background(), targets, lookup, cache, DefaultLimits, false); err != nil {
 			b.Fatal(err)
 		}
 		root := files["pkg0/v1/file0.proto"]
@@ -34,7 +34,7 @@ func BenchmarkCompile500(b *testing.B) {
 		for b.Loop() {
 			i++
 			files["pkg0/v1/file0.proto"] = fmt.Appendf(append([]byte(nil), root...), "// change %d\n", i)
-			if _, err := Compile(context.Background(), targets, lookup, cache, false); err != nil {
+			if _, err := Compile(context.Background(), targets, lookup, cache, DefaultLimits, false); err != nil {
 				b.Fatal(err)
 			}
 		}

@@ -11,9 +11,12 @@ package module
 
 import (
 	"fmt"
+	"io/fs"
 	"path"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/bufbuild/protocompile"
 )
 
 // File is one file of a module, with a module-relative, slash-separated path.
@@ -22,7 +25,10 @@ type File struct {
 	Content []byte
 }
 
-// Limits bound what one upload may contain.
+// Limits bound what one upload may contain and what compiling it may cost. Sizes bound
+// the request; tokens and nesting bound the parser, whose memory grows with the tokens it
+// reads (up to about 1 KiB of heap a token, in option values) and with unclosed nesting.
+// A cheap scan checks them before any parser runs.
 type Limits struct {
 	// MaxFiles is the most files one module commit may have.
 	MaxFiles int
@@ -30,14 +36,29 @@ type Limits struct {
 	MaxFileBytes int
 	// MaxModuleBytes is the largest total size of one module commit's files.
 	MaxModuleBytes int
+	// MaxFileTokens is the most tokens, comments included, one .proto file may have.
+	MaxFileTokens int
+	// MaxNesting is the deepest one .proto file may nest braces, brackets, parentheses
+	// and angle brackets.
+	MaxNesting int
+	// MaxUploadTokens is the most tokens the .proto files compiled together may have:
+	// those of one module commit, and those of one upload.
+	MaxUploadTokens int
+	// Budget, if not nil, is shared by every compilation and bounds them in total.
+	Budget *CompileBudget
 }
 
-// DefaultLimits are generous for real schemas (the largest public modules have a few
-// thousand files of well under 1 MiB) while keeping one push's memory bounded.
+// DefaultLimits are generous for real schemas while keeping one push's memory bounded.
+// The largest public modules have a few thousand files of well under 1 MiB; the largest
+// .proto file of googleapis (google/cloud/compute/v1beta/compute.proto, 4 MiB) has
+// 232,000 tokens and the deepest nests 9 levels; protoc allows messages to nest 32 deep.
 var DefaultLimits = Limits{ //nolint:gochecknoglobals // read-only defaults
-	MaxFiles:       20000,
-	MaxFileBytes:   4 << 20,
-	MaxModuleBytes: 64 << 20,
+	MaxFiles:        20000,
+	MaxFileBytes:    4 << 20,
+	MaxModuleBytes:  64 << 20,
+	MaxFileTokens:   1 << 19,
+	MaxNesting:      64,
+	MaxUploadTokens: 1 << 19,
 }
 
 // InputError is a problem with uploaded content that the uploader must fix.
@@ -65,6 +86,10 @@ func (e *InputError) Error() string {
 func inputErrorf(p string, format string, args ...any) *InputError {
 	return &InputError{Path: p, Msg: fmt.Sprintf(format, args...)}
 }
+
+// standardImports resolves exactly the files the compiler provides itself.
+var standardImports = protocompile.WithStandardImports(protocompile.ResolverFunc( //nolint:gochecknoglobals // read-only table
+	func(string) (protocompile.SearchResult, error) { return protocompile.SearchResult{}, fs.ErrNotExist }))
 
 // docFiles are the documentation files a module may carry, in buf's order of preference.
 var docFiles = []string{"buf.md", "README.md", "README.markdown"} //nolint:gochecknoglobals // read-only table
@@ -131,7 +156,63 @@ func CheckFiles(files []File, lim Limits) error {
 	if protos == 0 {
 		return &InputError{Msg: "the module has no .proto files"}
 	}
+	if err := checkShadowing(files); err != nil {
+		return err
+	}
+	tokens := 0
+	for _, f := range files {
+		if IsProto(f.Path) {
+			n, err := scanFile(f.Path, f.Content, lim)
+			if err != nil {
+				return err
+			}
+			if tokens += n; tokens > lim.MaxUploadTokens {
+				return &InputError{Msg: fmt.Sprintf("the module's .proto files have more than %d tokens, the limit for what is compiled at once; split the module", lim.MaxUploadTokens)}
+			}
+		}
+	}
 	return nil
+}
+
+// checkShadowing rejects files that would replace a well-known type, which every
+// compilation takes from the compiler instead, and paths that differ only in case, which
+// cannot both be checked out or zipped on case-insensitive file systems.
+func checkShadowing(files []File) error {
+	byFold := make(map[string]string, len(files))
+	for _, f := range files {
+		if IsWellKnown(f.Path) {
+			return inputErrorf(f.Path, "the file is a well-known type that every compilation takes from the compiler; remove it from the module")
+		}
+		fold := strings.ToLower(f.Path)
+		if other, ok := byFold[fold]; ok {
+			return inputErrorf(f.Path, "the path differs from %s only in case; rename one of them", other)
+		}
+		byFold[fold] = f.Path
+	}
+	return nil
+}
+
+// scanFile checks one .proto file against the limits on tokens and nesting, before the
+// parser sees it, and returns its count of tokens.
+func scanFile(p string, content []byte, lim Limits) (int, error) {
+	shape, stop := scanSource(content, lim.MaxFileTokens, lim.MaxNesting)
+	switch {
+	case stop == nil:
+		return shape.tokens, nil
+	case stop.tokens:
+		return 0, &InputError{Path: p, Line: stop.line, Column: stop.column,
+			Msg: fmt.Sprintf("the file has more than %d tokens (comments included), the limit for one file; split it into several files", lim.MaxFileTokens)}
+	default:
+		return 0, &InputError{Path: p, Line: stop.line, Column: stop.column,
+			Msg: fmt.Sprintf("nesting is deeper than %d levels of braces, brackets, parentheses and angle brackets, the limit; close what is open or flatten the declarations", lim.MaxNesting)}
+	}
+}
+
+// IsWellKnown reports whether a path is one of the well-known types and other standard
+// imports that the compiler provides.
+func IsWellKnown(p string) bool {
+	_, err := standardImports.FindFileByPath(p)
+	return err == nil
 }
 
 func invalidUTF8Offset(b []byte) int {

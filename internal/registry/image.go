@@ -43,7 +43,7 @@ func (r *Registry) GenerationFiles(ctx context.Context, c store.Commit) ([]codeg
 	compiled, err := module.Compile(ctx, targets, func(p string) ([]byte, bool) {
 		content, ok := contents[p]
 		return content, ok
-	}, r.parses, true)
+	}, r.parses, r.limits, true)
 	if err != nil {
 		return nil, nil, fmt.Errorf("commit %s: %w", c.ID, err)
 	}

@@ -264,7 +264,7 @@ func (r *Registry) compileUpload(ctx context.Context, pushed []*member, byPath m
 			}
 		}
 	}
-	compiled, err := module.Compile(ctx, targets, lookup, r.parses, false)
+	compiled, err := module.Compile(ctx, targets, lookup, r.parses, r.limits, false)
 	mu.Lock()
 	if readErr != nil {
 		err = readErr
