@@ -23,6 +23,19 @@ func init() {
 	// (fetched, with TOKEN as bearer token, whatever the status). With -want, something
 	// in the targets must match REGEXP, so that a check of nothing cannot pass.
 	scriptCmds["nosecret"] = cmdNoSecret
+	// try PROGRAM ARG... runs a program like exec but succeeds either way, for steps
+	// whose outcome differs before and after a fix and is checked afterwards through
+	// what they leave behind (stdout, stderr, files).
+	scriptCmds["try"] = cmdTry
+}
+
+func cmdTry(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) == 0 {
+		ts.Fatalf("usage: try PROGRAM ARG...")
+	}
+	if err := ts.Exec(args[0], args[1:]...); err != nil {
+		ts.Logf("try: %v", err)
+	}
 }
 
 func cmdNoSecret(ts *testscript.TestScript, neg bool, args []string) {

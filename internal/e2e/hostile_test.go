@@ -504,14 +504,6 @@ func randomID() string {
 	return hex.EncodeToString(b)
 }
 
-func gzipped(data []byte) []byte {
-	var b bytes.Buffer
-	w, _ := gzip.NewWriterLevel(&b, gzip.BestCompression)
-	w.Write(data)
-	w.Close()
-	return b.Bytes()
-}
-
 // gzipBomb is size zero bytes, gzipped (about a thousandth of that).
 func gzipBomb(size int) []byte {
 	var b bytes.Buffer
@@ -557,7 +549,7 @@ func invalidUTF8Upload(owner, module string, files [][2]string) []byte {
 		return protowire.AppendBytes(protowire.AppendTag(nil, num, protowire.BytesType), b)
 	}
 	name := append(field(1, []byte(owner)), field(2, []byte(module))...) // ModuleRef.Name
-	content := field(1, field(2, name))                                // Content.module_ref → ModuleRef.name
+	content := field(1, field(2, name))                                  // Content.module_ref → ModuleRef.name
 	for _, f := range files {
 		content = append(content, field(2, append(field(1, []byte(f[0])), field(2, []byte(f[1]))...))...)
 	}
