@@ -64,6 +64,12 @@ func buildPlugins(dir string) error {
 			return fmt.Errorf("building the hostile plugin: %v\n%s", err, out)
 		}
 	}
+	// The plugin that copies its whole request into its output.
+	cmd := exec.Command("go", "build", "-o", filepath.Join(dir, "protoc-gen-exfil"), "./testdata/exfil")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("building the exfiltrating plugin: %v\n%s", err, out)
+	}
 	if err := buildRustPlugins(cache, dir); err != nil {
 		return err
 	}

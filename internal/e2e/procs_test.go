@@ -14,7 +14,16 @@ import (
 // logging to stderr, and returns the process and its host:port.
 func startServe(tb testing.TB, data string, stderr io.Writer) (*exec.Cmd, string) {
 	tb.Helper()
+	return startServeEnv(tb, data, stderr)
+}
+
+// startServeEnv is startServe with LATHE_… settings (KEY=VALUE) added to the environment.
+func startServeEnv(tb testing.TB, data string, stderr io.Writer, env ...string) (*exec.Cmd, string) {
+	tb.Helper()
 	cmd := exec.Command(filepath.Join(binDir, "lathe"+exe), "serve", "--listen", "127.0.0.1:0", "--data", data, "--seed-example=false", "--install-plugins=false")
+	if len(env) > 0 {
+		cmd.Env = append(os.Environ(), env...)
+	}
 	cmd.Stderr = stderr
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
