@@ -233,7 +233,7 @@ func BenchmarkGenerate(b *testing.B) {
 	compiled, err := module.Compile(context.Background(), targets, func(p string) ([]byte, bool) {
 		c, ok := files[p]
 		return c, ok
-	}, nil, true)
+	}, nil, module.DefaultLimits, true)
 	if err != nil {
 		b.Fatal(err)
 	}

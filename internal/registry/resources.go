@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/lathe-registry/lathe/internal/auth"
 	"github.com/lathe-registry/lathe/internal/store"
 )
 
@@ -255,6 +256,26 @@ func (r *Registry) CommitByID(ctx context.Context, id string) (store.Commit, err
 	return c, nil
 }
 
+// checkEdge refuses a stored dependency edge that breaks the rule of [mayDependOn].
+func (r *Registry) checkEdge(ctx context.Context, c, dep store.Commit) error {
+	if c.ModuleID == dep.ModuleID {
+		return nil
+	}
+	sys := auth.AsSystem(ctx)
+	m, err := r.ReadableModule(sys, c.ModuleID)
+	if err != nil {
+		return err
+	}
+	dm, err := r.ReadableModule(sys, dep.ModuleID)
+	if err != nil {
+		return err
+	}
+	if !mayDependOn(m, dm) {
+		return errorf(ErrNotFound, "commit %s depends on a commit that is not visible to you", c.ID)
+	}
+	return nil
+}
+
 // readableCommit checks that the caller can see a commit's module.
 func (r *Registry) readableCommit(ctx context.Context, c store.Commit) error {
 	if _, err := r.ReadableModule(ctx, c.ModuleID); err != nil {
@@ -325,6 +346,14 @@ func (r *Registry) walk(ctx context.Context, start []store.Commit, pending map[s
 				if err := r.readableCommit(ctx, dep); err != nil {
 					// Not named: the caller may not know it exists.
 					return g, errorf(ErrNotFound, "commit %s depends on a commit that is not visible to you", c.ID)
+				}
+				// Uploads check the rule themselves, with a better message; a stored edge
+				// that breaks it (stored before the rule, say) is not followed even for
+				// the server's own work, so nothing derived from c can show dep.
+				if pending == nil {
+					if err := r.checkEdge(ctx, c, dep); err != nil {
+						return g, err
+					}
 				}
 			}
 			queue = append(queue, dep)
