@@ -51,9 +51,13 @@ func CallerVisibility(ctx context.Context) store.Visibility {
 
 // ArtifactCacheControl returns the Cache-Control of a published artifact's archive and
 // metadata, from its module's visibility now: a module made private since publication
-// is no longer cached publicly.
+// is no longer cached publicly, and one the caller may no longer read is the package
+// version that does not exist, naming no module.
 func (s *Service) ArtifactCacheControl(ctx context.Context, a store.Artifact) (string, error) {
 	m, err := s.reg.ReadableModule(ctx, a.ModuleID)
+	if errors.Is(err, ErrNotFound) {
+		return "", s.artifactNotFound(ctx, a)
+	}
 	if err != nil {
 		return "", err
 	}
