@@ -431,6 +431,9 @@ func (j *Jobs) First(ctx context.Context, eco string, b Build) error {
 			return err
 		}
 	}
+	if err := j.s.mayGenerate(ctx); err != nil {
+		return err
+	}
 	job, err := j.Interest(ctx, eco, b)
 	if err == nil && job.ID == 0 {
 		// Interest was recorded earlier, but nothing is published yet.

@@ -201,6 +201,8 @@ type Service struct {
 	flight   singleflight.Group
 	cache    artifactCache
 	failures failures
+	// anonymous limits the generations anonymous requests cause; nil for no limit.
+	anonymous *limiter
 	// published counts the artifacts this process recorded, by ecosystem and package
 	// name: *atomic.Uint64.
 	published sync.Map
