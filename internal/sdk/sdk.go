@@ -248,9 +248,6 @@ func (s *Service) Resolve(ctx context.Context, sdk SDK, ref CommitRef, pin Pin) 
 	if o.Name != sdk.Owner || m.Name != sdk.Module {
 		return Build{}, notFoundError(fmt.Sprintf("module %q not found", registry.ModuleRef{Owner: sdk.Owner, Name: sdk.Module}))
 	}
-	if err := s.canonical(ctx, sdk.Gen); err != nil {
-		return Build{}, err
-	}
 	c, err := s.reg.ModuleCommit(ctx, m, ref)
 	if err != nil {
 		return Build{}, err
@@ -273,13 +270,16 @@ func (s *Service) Resolve(ctx context.Context, sdk SDK, ref CommitRef, pin Pin) 
 			step.Options = append(step.Options, p.Options...)
 			b.Steps = append(b.Steps, step)
 		}
-		return b, nil
+	} else {
+		step, err := s.step(ctx, sdk.Gen.Owner, sdk.Gen.Name, pin.Version, pin.Revision)
+		if err != nil {
+			return Build{}, err
+		}
+		b.Steps = []Step{step}
 	}
-	step, err := s.step(ctx, sdk.Gen.Owner, sdk.Gen.Name, pin.Version, pin.Revision)
-	if err != nil {
+	if err := s.canonical(ctx, sdk.Gen); err != nil {
 		return Build{}, err
 	}
-	b.Steps = []Step{step}
 	return b, nil
 }
 
@@ -287,6 +287,7 @@ func (s *Service) Resolve(ctx context.Context, sdk SDK, ref CommitRef, pin Pin) 
 // Owners are looked up case-insensitively, and package names are made from the names
 // in a request: were other spellings served, each would generate and store its own
 // copy of every version (Go's module paths spell any case, as !x for X).
+// It is asked once the generator is found: a missing one is said in other words.
 func (s *Service) canonical(ctx context.Context, g Generator) error {
 	o, err := s.reg.Owner(ctx, "", g.Owner)
 	if err == nil && o.Name != g.Owner {
