@@ -151,7 +151,7 @@ func (f *failures) forget(key string) bool {
 	return ok
 }
 
-// load remembers the store's failed jobs, once.
+// loadFailures remembers the store's failed jobs, once.
 func (s *Service) loadFailures(ctx context.Context) {
 	s.failures.mu.Lock()
 	loaded := s.failures.loaded
@@ -159,7 +159,7 @@ func (s *Service) loadFailures(ctx context.Context) {
 	if loaded {
 		return
 	}
-	// Every failed job, whoever asks first.
+	// Every failed job, whichever modules the first caller may read.
 	jobs, err := s.reg.Jobs(auth.AsSystem(context.WithoutCancel(ctx)), store.JobFailed, store.Page{Limit: maxFailures})
 	if err != nil {
 		s.log.Error("reading the failed SDK generations", "err", err)

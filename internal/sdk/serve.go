@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"strconv"
@@ -58,7 +59,7 @@ func (s *Service) Published(ctx context.Context, ecosystem, name, version string
 func (s *Service) artifactNotFound(ctx context.Context, a store.Artifact) error {
 	_, err := s.reg.Artifact(ctx, a.Ecosystem, a.Name, a.Version)
 	if err == nil {
-		err = notFoundf("%s package %s %s", a.Ecosystem, a.Name, a.Version)
+		err = notFoundError(fmt.Sprintf("%s package %s %s not found", a.Ecosystem, a.Name, a.Version))
 	}
 	return err
 }
