@@ -223,7 +223,8 @@ func (s *Service) publish(ctx context.Context, eco Ecosystem, b Build, retry, in
 		}
 		return a, nil
 	}
-	if ctx.Err() != nil || errors.Is(err, ErrNotFound) {
+	// A refused request generated nothing: there is no failure to remember.
+	if limited := (*RateLimitError)(nil); ctx.Err() != nil || errors.Is(err, ErrNotFound) || errors.As(err, &limited) || errors.Is(err, ErrTokenRequired) {
 		return a, err
 	}
 	ge := &GenerationError{Ecosystem: eco.Name(), Package: name, Version: version, Build: b, Err: err}
