@@ -50,6 +50,7 @@ Commands:
   sdk cargo|npm|python  the same for its crate, npm package or Python project
   sdk generate   publish a package version for a module commit ahead of requests
   sdk jobs       list pending and failed SDK generation jobs
+  sdk retry      run failed SDK generations again now
   cache clear    forget cached generation outputs (published SDKs stay)
   version        print the version
 
@@ -137,10 +138,10 @@ func dispatch(ctx context.Context, e env, args []string) error {
 		}
 		return sub[rest[0]](ctx, e, rest[1:])
 	case "sdk":
-		sub := map[string]func(context.Context, env, []string) error{"go": cmdSDKGo, "generate": cmdSDKGenerate, "jobs": cmdSDKJobs,
+		sub := map[string]func(context.Context, env, []string) error{"go": cmdSDKGo, "generate": cmdSDKGenerate, "jobs": cmdSDKJobs, "retry": cmdSDKRetry,
 			"cargo": cmdSDKSetup("cargo"), "npm": cmdSDKSetup("npm"), "python": cmdSDKSetup("python")}
 		if len(rest) == 0 || sub[rest[0]] == nil {
-			return &usageError{msg: "want one of: sdk go, sdk cargo, sdk npm, sdk python, sdk generate, sdk jobs"}
+			return &usageError{msg: "want one of: sdk go, sdk cargo, sdk npm, sdk python, sdk generate, sdk jobs, sdk retry"}
 		}
 		return sub[rest[0]](ctx, e, rest[1:])
 	case "cache":

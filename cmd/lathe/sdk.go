@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 
@@ -171,12 +172,7 @@ func cmdSDKJobs(ctx context.Context, e env, args []string) error {
 			if j.State == store.JobFailed {
 				state = "failed"
 			}
-			moduleName := j.ModuleID
-			if m, err := st.ModuleByID(ctx, j.ModuleID); err == nil {
-				if o, err := st.OwnerByID(ctx, m.OwnerID); err == nil {
-					moduleName = o.Name + "/" + m.Name
-				}
-			}
+			moduleName := jobModule(ctx, st, j)
 			gen := j.Generator
 			if j.PluginVersion != "" {
 				gen += fmt.Sprintf(":%s revision %d", j.PluginVersion, j.PluginRevision)
@@ -185,6 +181,85 @@ func cmdSDKJobs(ctx context.Context, e env, args []string) error {
 		}
 		return w.Flush()
 	})
+}
+
+func cmdSDKRetry(ctx context.Context, e env, args []string) error {
+	c := newCommand("sdk retry", "lathe sdk retry OWNER/MODULE | JOB_ID... [flags]",
+		`Queue failed SDK generations again: every failed job of a module, or the jobs
+with the given ids (lathe sdk jobs lists them). Requests for a version that
+failed get the failure without running its plugins again until its retry time;
+a running server runs a queued job within seconds, however recently it failed,
+and then publishes the version or remembers the new failure.`, e.stdout)
+	data := dataFlag(c)
+	args, err := c.parse(args, e.getenv)
+	if err != nil {
+		return err
+	}
+	if len(args) == 0 {
+		return c.usageErrorf("want OWNER/MODULE or job ids")
+	}
+	owner, mod, byModule := strings.Cut(args[0], "/")
+	ids := map[int64]bool{}
+	if byModule {
+		if len(args) > 1 || owner == "" || mod == "" {
+			return c.usageErrorf("want one OWNER/MODULE, or job ids")
+		}
+	} else {
+		for _, a := range args {
+			id, err := strconv.ParseInt(a, 10, 64)
+			if err != nil || id <= 0 {
+				return c.usageErrorf("%q is neither OWNER/MODULE nor a job id", a)
+			}
+			ids[id] = true
+		}
+	}
+	return withRegistry(*data, func(reg *registry.Registry, st *sqlitestore.Store, _ *fsblob.Store) error {
+		// An operator command: it may name any module.
+		ctx := auth.AsSystem(ctx)
+		moduleID := ""
+		if byModule {
+			m, _, err := reg.Module(ctx, registry.ModuleRef{Owner: owner, Name: mod})
+			if err != nil {
+				return err
+			}
+			moduleID = m.ID
+		}
+		failed, err := st.Jobs(ctx, store.JobFailed, store.Page{})
+		if err != nil {
+			return err
+		}
+		var retry []store.Job
+		for _, j := range failed {
+			if (byModule && j.ModuleID == moduleID) || ids[j.ID] {
+				retry = append(retry, j)
+				delete(ids, j.ID)
+			}
+		}
+		for id := range ids {
+			return fmt.Errorf("job %d is not a failed job: lathe sdk jobs lists them", id)
+		}
+		if len(retry) == 0 {
+			return fmt.Errorf("%s has no failed SDK generations", args[0])
+		}
+		for _, j := range retry {
+			// Queuing a job equal to a failed one makes it pending again.
+			if _, err := reg.EnqueueJob(ctx, j); err != nil {
+				return err
+			}
+			fmt.Fprintf(e.stdout, "queued job %d again: %s %s at commit %s with %s\n", j.ID, j.Ecosystem, jobModule(ctx, st, j), j.CommitID, j.Generator)
+		}
+		return nil
+	})
+}
+
+// jobModule names a job's module, or gives its id if it is gone.
+func jobModule(ctx context.Context, st *sqlitestore.Store, j store.Job) string {
+	if m, err := st.ModuleByID(ctx, j.ModuleID); err == nil {
+		if o, err := st.OwnerByID(ctx, m.OwnerID); err == nil {
+			return o.Name + "/" + m.Name
+		}
+	}
+	return j.ModuleID
 }
 
 // cmdSDKSetup prints the client setup of a module's crate, npm package or Python project.

@@ -61,6 +61,7 @@ down gracefully. Once listening, it prints one line to stdout:
 	parseCacheBytes := c.Int("parse-cache-bytes", registry.DefaultParseCacheBytes, "`BYTES` of .proto source whose parse results are kept to speed up pushes; 0 disables")
 	publicURL := c.String("public-url", "", "`URL` clients reach the server at, for package registry URLs; default: the URL it listens on")
 	goHost := c.String("go-host", "", "`HOST` that Go SDK module paths start with (HOST/gen/go/...); default: the host of --public-url without its port")
+	anonymousGenerations := c.Int("anonymous-generations", sdk.DefaultAnonymousGenerations, "most new SDK versions requests without a token from one client address may have generated a minute (`N`); more are answered 429; 0 allows none")
 	maxJobWaiters := c.Int("max-job-waiters", sdk.DefaultMaxWaiters, "most requests told at once that the SDK generation they wait for is done (`N`); more wait as long but notice only when they next read the store")
 	goUpstream := c.String("go-upstream", gosdk.DefaultUpstream, "module proxy `URL` the Go module proxy forwards every other module and the checksum database to, so that it can be the go command's only GOPROXY; off forwards nothing")
 	ef := addEngineFlags(c)
@@ -82,8 +83,8 @@ down gracefully. Once listening, it prints one line to stdout:
 	if *maxFileTokens <= 0 || *maxNesting <= 0 || *maxUploadTokens <= 0 || *compileTokens <= 0 {
 		return c.usageErrorf("--max-file-tokens, --max-nesting, --max-upload-tokens and --compile-tokens must be positive")
 	}
-	if *maxJobWaiters < 0 {
-		return c.usageErrorf("--max-job-waiters must not be negative")
+	if *maxJobWaiters < 0 || *anonymousGenerations < 0 {
+		return c.usageErrorf("--max-job-waiters and --anonymous-generations must not be negative")
 	}
 	if *readHeaderTimeout <= 0 {
 		return c.usageErrorf("--read-header-timeout must be positive")
@@ -151,7 +152,7 @@ down gracefully. Once listening, it prints one line to stdout:
 		srv.Close()
 		return c.usageErrorf("%v", err)
 	}
-	sdks := sdk.New(reg, blobs, engine, sdk.WithLogger(logger))
+	sdks := sdk.New(reg, blobs, engine, sdk.WithLogger(logger), sdk.WithAnonymousGenerations(*anonymousGenerations))
 	mux := http.NewServeMux()
 	goProxy := &gosdk.Proxy{Packager: gosdk.Packager{Paths: paths, SDKs: sdks}, PublicURL: public, Upstream: upstream, Log: logger}
 	mux.Handle(gosdk.Prefix, goProxy)

@@ -7,6 +7,7 @@ import (
 	"connectrpc.com/connect"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/lathe-registry/lathe/internal/auth"
 	sdkv1 "github.com/lathe-registry/lathe/internal/gen/lathe/sdk/v1"
 	"github.com/lathe-registry/lathe/internal/registry"
 	"github.com/lathe-registry/lathe/internal/sdk"
@@ -20,6 +21,11 @@ type sdkService struct {
 }
 
 func (s sdkService) GenerateSDK(ctx context.Context, req *connect.Request[sdkv1.GenerateSDKRequest]) (*connect.Response[sdkv1.GenerateSDKResponse], error) {
+	// Queuing generation is for users: anonymous callers get what is published, and
+	// what they ask for is generated at the rate the SDK endpoints allow.
+	if _, ok := auth.User(ctx); !ok {
+		return nil, errorf(registry.ErrUnauthenticated, "queuing an SDK generation needs a token: create one with lathe token create")
+	}
 	m := req.Msg
 	if m.GetOwner() == "" || m.GetModule() == "" || m.GetPluginOwner() == "" || m.GetPlugin() == "" {
 		return nil, invalid("owner, module, plugin_owner and plugin are required")

@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/lathe-registry/lathe/internal/auth"
@@ -51,9 +52,13 @@ func CallerVisibility(ctx context.Context) store.Visibility {
 
 // ArtifactCacheControl returns the Cache-Control of a published artifact's archive and
 // metadata, from its module's visibility now: a module made private since publication
-// is no longer cached publicly.
+// is no longer cached publicly, and one the caller may no longer read is the package
+// version that does not exist, naming no module.
 func (s *Service) ArtifactCacheControl(ctx context.Context, a store.Artifact) (string, error) {
 	m, err := s.reg.ReadableModule(ctx, a.ModuleID)
+	if errors.Is(err, ErrNotFound) {
+		return "", s.artifactNotFound(ctx, a)
+	}
 	if err != nil {
 		return "", err
 	}
@@ -139,12 +144,15 @@ func (e *Edge) Error(w http.ResponseWriter, code int, msg string) {
 //     go command would ask the next proxy in its list;
 //   - 401 for a token that names no user ([auth.ErrInvalidToken]) or a missing one
 //     ([ErrTokenRequired]), with the ecosystem's challenge;
+//   - 429 with a Retry-After for an anonymous request that would generate beyond its
+//     address's rate ([*RateLimitError]);
 //   - 400 for a request that cannot be valid ([registry.ErrInvalid]);
 //   - nothing when the client went away;
 //   - otherwise 500 with a pointer to the log, where the error is written with the
 //     request's method and path and the ecosystem.
 func (e *Edge) Fail(w http.ResponseWriter, r *http.Request, err error) {
 	msg, failed := PluginFailure(err)
+	var limited *RateLimitError
 	switch {
 	case errors.Is(err, ErrNotFound):
 		e.Error(w, http.StatusNotFound, err.Error())
@@ -152,6 +160,9 @@ func (e *Edge) Fail(w http.ResponseWriter, r *http.Request, err error) {
 		e.Error(w, http.StatusFailedDependency, msg)
 	case errors.Is(err, auth.ErrInvalidToken):
 		e.Error(w, http.StatusUnauthorized, auth.ErrInvalidToken.Error()+e.TokenHelp)
+	case errors.As(err, &limited):
+		w.Header().Set("Retry-After", strconv.Itoa(limited.Seconds()))
+		e.Error(w, http.StatusTooManyRequests, err.Error())
 	case errors.Is(err, ErrTokenRequired):
 		e.Error(w, http.StatusUnauthorized, err.Error())
 	case errors.Is(err, registry.ErrInvalid):

@@ -9,6 +9,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/lathe-registry/lathe/internal/auth"
+	"github.com/lathe-registry/lathe/internal/codegen"
 	"github.com/lathe-registry/lathe/internal/store"
 )
 
@@ -25,24 +27,35 @@ type GenerationError struct {
 
 // Error is kept short: package managers show only the start of long answers (cargo 512
 // bytes), and a dependency's failure is part of its dependents'.
-func (e *GenerationError) Error() string {
-	return fmt.Sprintf("generating %s package %s %s of module %s/%s at commit %s with %s failed: %v",
-		e.Ecosystem, e.Package, e.Version, e.Build.SDK.Owner, e.Build.SDK.Module, e.Build.ShortCommit(), stepRefs(e.Build), e.Err)
+func (e *GenerationError) Error() string { return e.head() + ": " + fmt.Sprint(e.Err) }
+
+// head is the message without the cause: what failed.
+func (e *GenerationError) head() string {
+	return fmt.Sprintf("generating %s package %s %s of module %s/%s at commit %s with %s failed",
+		e.Ecosystem, e.Package, e.Version, e.Build.SDK.Owner, e.Build.SDK.Module, e.Build.ShortCommit(), stepRefs(e.Build))
 }
 
 // Advice says what to do about a plugin's failure.
 func (e *GenerationError) Advice() string {
 	return fmt.Sprintf("The plugin cannot generate this commit: fix the schema, or have the operator publish a fixed plugin "+
 		"(a new plugin version or revision is generated afresh), or use another commit. Requests get this answer until %s; "+
-		"lathe sdk jobs lists failed generations, and lathe sdk generate retries one at once", e.RetryAt.UTC().Format(time.RFC3339))
+		"lathe sdk jobs lists failed generations, and lathe sdk retry runs them again at once", e.RetryAt.UTC().Format(time.RFC3339))
 }
 
 func (e *GenerationError) Unwrap() error { return e.Err }
 
 // Failed generations are remembered so that requests for a version that just failed do
 // not run its plugins again: retried after firstRetry, then after twice as long each
-// time, up to maxRetry. A new plugin version or revision is another version, tried at
+// time, up to maxRetry. A failure is remembered by the job that generates it, which pins
+// the commit and the exact plugin version and revision (or template version, which pins
+// its plugins' revisions): a new plugin version or revision is another job, tried at
 // once. At most maxFailures are kept.
+//
+// The store's failed jobs are the durable record: a server remembers them from its first
+// request on, each to be retried firstRetry after it failed (how many times it failed
+// before is not stored), so that a restart does not run every failed generation again
+// at once. lathe sdk retry and lathe sdk generate queue a failed job again, which runs
+// at once.
 const (
 	firstRetry  = time.Minute
 	maxRetry    = time.Hour
@@ -50,23 +63,53 @@ const (
 )
 
 type failure struct {
-	err      *GenerationError
+	// err is the failure; nil for one read from the store until it is next asked for.
+	err *GenerationError
+	// stored is the error of the failed job read from the store.
+	stored   string
+	retryAt  time.Time
 	attempts int
 }
 
 type failures struct {
 	mu sync.Mutex
-	m  map[string]failure // by artifactKey
+	m  map[string]failure // by failureKey
+	// loaded says the store's failed jobs are in m.
+	loaded bool
 }
 
-// recent returns the remembered failure of a version if it is not yet due for a retry.
-func (f *failures) recent(key string, now time.Time) *GenerationError {
+// failureKey identifies a generation as the store's jobs do.
+func failureKey(j store.Job) string {
+	return fmt.Sprintf("%s\x00%s\x00%s\x00%s\x00%s\x00%d\x00%d", j.Ecosystem, j.ModuleID, j.CommitID, j.Generator,
+		j.PluginVersion, j.PluginRevision, j.TemplateVersion)
+}
+
+// recent returns the remembered failure of a build's package version if it is not yet
+// due for a retry.
+func (f *failures) recent(key string, now time.Time, eco, name, version string, b Build) *GenerationError {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if fl, ok := f.m[key]; ok && now.Before(fl.err.RetryAt) {
-		return fl.err
+	fl, ok := f.m[key]
+	if !ok || !now.Before(fl.retryAt) {
+		return nil
 	}
-	return nil
+	if fl.err == nil {
+		head := (&GenerationError{Ecosystem: eco, Package: name, Version: version, Build: b}).head() + ": "
+		fl.err = &GenerationError{Ecosystem: eco, Package: name, Version: version, Build: b, RetryAt: fl.retryAt,
+			Err: storedError(strings.TrimPrefix(fl.stored, head))}
+		f.m[key] = fl
+	}
+	return fl.err
+}
+
+// storedError is a failure's error as the store keeps it: words only. Those of a
+// plugin's failure say so.
+type storedError string
+
+func (e storedError) Error() string { return string(e) }
+
+func (e storedError) Is(target error) bool {
+	return target == codegen.ErrPlugin && strings.Contains(string(e), codegen.ErrPlugin.Error()+": ")
 }
 
 // add remembers a failure and sets its RetryAt.
@@ -80,18 +123,23 @@ func (f *failures) add(key string, e *GenerationError, now time.Time) {
 	fl.attempts++
 	backoff := firstRetry << min(fl.attempts-1, 10)
 	e.RetryAt = now.Add(min(backoff, maxRetry))
-	fl.err = e
+	fl.err, fl.retryAt = e, e.RetryAt
 	if _, ok := f.m[key]; !ok && len(f.m) >= maxFailures {
-		for k, old := range f.m {
-			if !now.Before(old.err.RetryAt.Add(maxRetry)) {
-				delete(f.m, k)
-			}
-		}
-		if len(f.m) >= maxFailures {
-			f.m = map[string]failure{}
-		}
+		f.prune(now)
 	}
 	f.m[key] = fl
+}
+
+// prune drops the failures long due for a retry, or all of them if none is.
+func (f *failures) prune(now time.Time) {
+	for k, old := range f.m {
+		if !now.Before(old.retryAt.Add(maxRetry)) {
+			delete(f.m, k)
+		}
+	}
+	if len(f.m) >= maxFailures {
+		f.m = map[string]failure{}
+	}
 }
 
 // forget drops a failure, reporting whether there was one.
@@ -103,14 +151,45 @@ func (f *failures) forget(key string) bool {
 	return ok
 }
 
+// loadFailures remembers the store's failed jobs, once.
+func (s *Service) loadFailures(ctx context.Context) {
+	s.failures.mu.Lock()
+	loaded := s.failures.loaded
+	s.failures.mu.Unlock()
+	if loaded {
+		return
+	}
+	// Every failed job, whichever modules the first caller may read.
+	jobs, err := s.reg.Jobs(auth.AsSystem(context.WithoutCancel(ctx)), store.JobFailed, store.Page{Limit: maxFailures})
+	if err != nil {
+		s.log.Error("reading the failed SDK generations", "err", err)
+		return
+	}
+	f := &s.failures
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.m == nil {
+		f.m = map[string]failure{}
+	}
+	for _, j := range jobs {
+		key := failureKey(j)
+		if _, ok := f.m[key]; ok || len(f.m) >= maxFailures {
+			continue
+		}
+		f.m[key] = failure{stored: j.Error, retryAt: j.UpdateTime.Add(firstRetry), attempts: 1}
+	}
+	f.loaded = true
+}
+
 // RecentFailure returns the remembered failure of a build's package version in an
 // ecosystem, if it failed recently enough not to be retried yet.
-func (s *Service) RecentFailure(eco Ecosystem, b Build) error {
+func (s *Service) RecentFailure(ctx context.Context, eco Ecosystem, b Build) error {
 	name, version, err := eco.Package(b)
 	if err != nil {
 		return err
 	}
-	if e := s.failures.recent(artifactKey(eco.Name(), name, version), time.Now()); e != nil {
+	s.loadFailures(ctx)
+	if e := s.failures.recent(failureKey(jobOf(eco.Name(), b)), time.Now(), eco.Name(), name, version, b); e != nil {
 		return e
 	}
 	return nil
@@ -125,9 +204,10 @@ func (s *Service) publish(ctx context.Context, eco Ecosystem, b Build, retry, in
 	if err != nil {
 		return store.Artifact{}, err
 	}
-	key := artifactKey(eco.Name(), name, version)
+	key := failureKey(jobOf(eco.Name(), b))
 	if !retry {
-		if e := s.failures.recent(key, time.Now()); e != nil {
+		s.loadFailures(ctx)
+		if e := s.failures.recent(key, time.Now(), eco.Name(), name, version, b); e != nil {
 			return store.Artifact{}, e
 		}
 	}
@@ -143,7 +223,8 @@ func (s *Service) publish(ctx context.Context, eco Ecosystem, b Build, retry, in
 		}
 		return a, nil
 	}
-	if ctx.Err() != nil || errors.Is(err, ErrNotFound) {
+	// A refused request generated nothing: there is no failure to remember.
+	if limited := (*RateLimitError)(nil); ctx.Err() != nil || errors.Is(err, ErrNotFound) || errors.As(err, &limited) || errors.Is(err, ErrTokenRequired) {
 		return a, err
 	}
 	ge := &GenerationError{Ecosystem: eco.Name(), Package: name, Version: version, Build: b, Err: err}

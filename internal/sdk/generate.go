@@ -76,6 +76,9 @@ func (s *Service) Artifact(ctx context.Context, ecosystem, name, version, module
 		}
 		return a, err
 	}
+	if err := s.mayGenerate(ctx); err != nil {
+		return store.Artifact{}, err
+	}
 	key := ecosystem + "\x00" + name + "\x00" + version
 	// The shared pack must not end because the first caller went away.
 	ch := s.flight.DoChan(key, func() (any, error) {

@@ -427,9 +427,12 @@ func (j *Jobs) List(ctx context.Context, eco string, b Build, what string, list 
 func (j *Jobs) First(ctx context.Context, eco string, b Build) error {
 	e := j.ecosystems[eco]
 	if e != nil {
-		if err := j.s.RecentFailure(e, b); err != nil {
+		if err := j.s.RecentFailure(ctx, e, b); err != nil {
 			return err
 		}
+	}
+	if err := j.s.mayGenerate(ctx); err != nil {
+		return err
 	}
 	job, err := j.Interest(ctx, eco, b)
 	if err == nil && job.ID == 0 {
@@ -455,7 +458,7 @@ func (j *Jobs) First(ctx context.Context, eco string, b Build) error {
 		return err
 	}
 	// The job failed before Wait was called, or in another process.
-	if rerr := j.s.RecentFailure(e, b); rerr != nil {
+	if rerr := j.s.RecentFailure(ctx, e, b); rerr != nil {
 		return rerr
 	}
 	name, version, perr := e.Package(b)

@@ -191,7 +191,7 @@ func TestFailuresRemembered(t *testing.T) {
 	if _, err := s.Publish(ctx, eco, b); err != ge || eco.packs.Load() != 1 {
 		t.Errorf("second Publish = %v after %d packs; want the remembered error after 1", err, eco.packs.Load())
 	}
-	if err := s.RecentFailure(eco, b); err != ge {
+	if err := s.RecentFailure(ctx, eco, b); err != ge {
 		t.Errorf("RecentFailure = %v", err)
 	}
 	failed, err := st.Jobs(ctx, store.JobFailed, store.Page{})
@@ -220,7 +220,7 @@ func TestFailuresRemembered(t *testing.T) {
 	if err := jobs.Wait(wctx, job.ID); err == nil || eco.packs.Load() != 2 {
 		t.Fatalf("the queued job: %v after %d packs; want a failure after 2", err, eco.packs.Load())
 	}
-	if err := s.RecentFailure(eco, b); !errors.As(err, &ge) {
+	if err := s.RecentFailure(ctx, eco, b); !errors.As(err, &ge) {
 		t.Fatalf("RecentFailure after the job = %v", err)
 	}
 	if d := time.Until(ge.RetryAt); d <= firstRetry || d > 2*firstRetry {
@@ -230,7 +230,7 @@ func TestFailuresRemembered(t *testing.T) {
 	// Once the retry time has passed, a request runs the plugin again; success forgets.
 	s.failures.mu.Lock()
 	for k, f := range s.failures.m {
-		f.err.RetryAt = time.Now().Add(-time.Second)
+		f.retryAt = time.Now().Add(-time.Second)
 		s.failures.m[k] = f
 	}
 	s.failures.mu.Unlock()
@@ -238,7 +238,7 @@ func TestFailuresRemembered(t *testing.T) {
 	if _, err := s.Publish(ctx, eco, b); err != nil || eco.packs.Load() != 3 {
 		t.Errorf("Publish after the retry time = %v after %d packs", err, eco.packs.Load())
 	}
-	if err := s.RecentFailure(eco, b); err != nil {
+	if err := s.RecentFailure(ctx, eco, b); err != nil {
 		t.Errorf("RecentFailure after success = %v", err)
 	}
 	if jobs, err := st.Jobs(ctx, 0, store.Page{}); err != nil || len(jobs) != 0 {
@@ -262,6 +262,71 @@ func (e *pluginFailure) Pack(context.Context, Build) ([]byte, []byte, error) {
 		return nil, nil, fmt.Errorf("%w: x.proto: no good", codegen.ErrPlugin)
 	}
 	return []byte("ok"), nil, nil
+}
+
+// A failure outlives the process: a new one (a restarted server) answers with the
+// stored failed job, running nothing, until its retry time; a new plugin revision is
+// another generation, run at once.
+func TestFailuresDurable(t *testing.T) {
+	ctx := auth.AsSystem(context.Background())
+	st, reg := registryWithPlugin(t)
+	err := st.Update(ctx, func(tx store.Tx) error {
+		alice, err := tx.CreateOwner(ctx, store.Owner{ID: registry.NewID(), Name: "alice", Kind: store.OwnerUser})
+		if err != nil {
+			return err
+		}
+		m, err := tx.CreateModule(ctx, store.Module{ID: registry.NewID(), OwnerID: alice.ID, Name: "m", Visibility: store.Public, State: store.Active, DefaultLabelName: "main"})
+		if err != nil {
+			return err
+		}
+		c, err := tx.CreateCommit(ctx, store.Commit{ID: registry.NewID(), ModuleID: m.ID, OwnerID: alice.ID, Digest: make([]byte, 64), Manifest: "x", CreatedByUserID: alice.ID})
+		if err != nil {
+			return err
+		}
+		_, err = tx.SetLabel(ctx, m.ID, "main", c.ID, alice.ID)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	target := SDK{Owner: "alice", Module: "m", Gen: Generator{Owner: "acme", Name: "gen"}}
+	eco := &pluginFailure{}
+	first := New(reg, memblob.New(), nil)
+	b, err := first.Resolve(ctx, target, CommitRef{}, Pin{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, failed := first.Publish(ctx, eco, b)
+	if failed == nil {
+		t.Fatal("Publish succeeded")
+	}
+
+	restarted := New(reg, memblob.New(), nil)
+	anonymous := context.Background()
+	_, err = restarted.Publish(anonymous, eco, b)
+	var ge *GenerationError
+	if !errors.As(err, &ge) || err.Error() != failed.Error() || !errors.Is(err, codegen.ErrPlugin) || eco.packs.Load() != 1 {
+		t.Fatalf("Publish after a restart = %v after %d packs; want %v after 1", err, eco.packs.Load(), failed)
+	}
+	if d := time.Until(ge.RetryAt); d <= 0 || d > firstRetry {
+		t.Errorf("retry in %v, want within %v", d, firstRetry)
+	}
+	if err := restarted.RecentFailure(anonymous, eco, b); err != ge {
+		t.Errorf("RecentFailure after a restart = %v", err)
+	}
+
+	if _, err := reg.PushPlugin(ctx, registry.PluginParams{Owner: "acme", Name: "gen", Version: "v1.0.0",
+		Config: []byte("version: v1\nname: buf.build/acme/gen\nplugin_version: v1.0.0\n"), Runtime: "native", Program: []byte("y"), ProgramName: "protoc-gen-x"}); err != nil {
+		t.Fatal(err)
+	}
+	b2, err := restarted.Resolve(ctx, target, CommitRef{}, Pin{})
+	if err != nil || b2.Plugin().Version.Revision != 2 {
+		t.Fatalf("Resolve after a new revision: revision %d, %v", b2.Plugin().Version.Revision, err)
+	}
+	eco.fixed.Store(true)
+	if _, err := restarted.Publish(anonymous, eco, b2); err != nil || eco.packs.Load() != 2 {
+		t.Errorf("Publish of the new revision = %v after %d packs, want success after 2", err, eco.packs.Load())
+	}
 }
 
 func TestFailuresBounded(t *testing.T) {

@@ -102,3 +102,16 @@ func pagesModule(t *testing.T, vis store.Visibility) (*registry.Registry, store.
 	}
 	return registry.New(st, memblob.New()), alice, m
 }
+
+// An archive served to a caller who may not read its module (one made private since it
+// was found, say) answers as a version that does not exist, without the module's id.
+func TestArtifactNotFoundNamesNoModule(t *testing.T) {
+	ctx := context.Background()
+	reg, _, m := pagesModule(t, store.Private)
+	s := New(reg, memblob.New(), nil)
+	a := store.Artifact{Ecosystem: "cargo", Name: "alice_m_x_y", Version: "1.0.0-1", ModuleID: m.ID}
+	_, err := s.ArtifactCacheControl(ctx, a)
+	if want := "cargo package alice_m_x_y 1.0.0-1 not found"; !errors.Is(err, ErrNotFound) || err.Error() != want {
+		t.Errorf("ArtifactCacheControl anonymously: %v, want %s", err, want)
+	}
+}

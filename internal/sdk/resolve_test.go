@@ -2,6 +2,7 @@ package sdk
 
 import (
 	"context"
+	"errors"
 	"path/filepath"
 	"testing"
 
@@ -89,5 +90,64 @@ func TestResolve(t *testing.T) {
 		if _, err := s.Resolve(ctx, target, c.ref, c.pin); err == nil {
 			t.Errorf("Resolve(%+v, %+v) succeeded", c.ref, c.pin)
 		}
+	}
+}
+
+// Owners are looked up case-insensitively, but an SDK has one spelling: any other is an
+// SDK that does not exist, answered as one, so that it generates nothing.
+func TestResolveCanonicalNames(t *testing.T) {
+	ctx := context.Background()
+	st, err := sqlitestore.Open(filepath.Join(t.TempDir(), "lathe.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	reg := registry.New(st, memblob.New())
+	if _, err := reg.PushPlugin(ctx, registry.PluginParams{Owner: "protocolbuffers", Name: "python", Version: "v36.0",
+		Config:  []byte("version: v1\nname: buf.build/protocolbuffers/python\nplugin_version: v36.0\n"),
+		Runtime: "native", Program: []byte("x"), ProgramName: "protoc-gen-python"}); err != nil {
+		t.Fatal(err)
+	}
+	err = st.Update(ctx, func(tx store.Tx) error {
+		o, err := tx.CreateOwner(ctx, store.Owner{ID: registry.NewID(), Name: "acme", Kind: store.OwnerUser})
+		if err != nil {
+			return err
+		}
+		m, err := tx.CreateModule(ctx, store.Module{ID: registry.NewID(), OwnerID: o.ID, Name: "m", Visibility: store.Public, State: store.Active, DefaultLabelName: "main"})
+		if err != nil {
+			return err
+		}
+		c, err := tx.CreateCommit(ctx, store.Commit{ID: registry.NewID(), ModuleID: m.ID, OwnerID: o.ID, Digest: make([]byte, 64), Manifest: "x", CreatedByUserID: o.ID})
+		if err != nil {
+			return err
+		}
+		_, err = tx.SetLabel(ctx, m.ID, "main", c.ID, o.ID)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := New(reg, memblob.New(), nil)
+	gen := Generator{Owner: "protocolbuffers", Name: "python"}
+	if _, err := s.Resolve(ctx, SDK{Owner: "acme", Module: "m", Gen: gen}, CommitRef{}, Pin{}); err != nil {
+		t.Fatal(err)
+	}
+	for _, sdk := range []SDK{
+		{Owner: "Acme", Module: "m", Gen: gen},
+		{Owner: "ACME", Module: "m", Gen: gen},
+		{Owner: "acme", Module: "M", Gen: gen},
+		{Owner: "acme", Module: "m", Gen: Generator{Owner: "Protocolbuffers", Name: "python"}},
+		{Owner: "acme", Module: "m", Gen: Generator{Owner: "protocolbuffers", Name: "Python"}},
+	} {
+		_, err := s.Resolve(ctx, sdk, CommitRef{}, Pin{})
+		if !errors.Is(err, ErrNotFound) {
+			t.Errorf("Resolve(%v) = %v, want not found", sdk, err)
+		}
+	}
+	// The answer is the one for a name never used.
+	_, variant := s.Resolve(ctx, SDK{Owner: "Acme", Module: "m", Gen: gen}, CommitRef{}, Pin{})
+	_, missing := s.Resolve(ctx, SDK{Owner: "Acme", Module: "nope", Gen: gen}, CommitRef{}, Pin{})
+	if want := `module "Acme/m" not found`; variant == nil || variant.Error() != want || missing == nil || missing.Error() != `module "Acme/nope" not found` {
+		t.Errorf("variant: %v (want %s); missing: %v", variant, want, missing)
 	}
 }

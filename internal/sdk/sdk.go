@@ -201,6 +201,8 @@ type Service struct {
 	flight   singleflight.Group
 	cache    artifactCache
 	failures failures
+	// anonymous limits the generations anonymous requests cause; nil for no limit.
+	anonymous *limiter
 	// published counts the artifacts this process recorded, by ecosystem and package
 	// name: *atomic.Uint64.
 	published sync.Map
@@ -228,11 +230,23 @@ func notFoundf(format string, args ...any) error {
 	return fmt.Errorf("%w: "+format, append([]any{ErrNotFound}, args...)...)
 }
 
-// Resolve pins a version of an SDK. Modules the caller may not see do not exist.
+// notFoundError is an ErrNotFound answered in the words the registry uses for what
+// does not exist, so that a name spelled otherwise answers as a name never used does.
+type notFoundError string
+
+func (e notFoundError) Error() string { return string(e) }
+
+func (notFoundError) Is(target error) bool { return target == ErrNotFound }
+
+// Resolve pins a version of an SDK. Modules the caller may not see do not exist, and
+// neither do names spelled otherwise than they are stored (see [Service.canonical]).
 func (s *Service) Resolve(ctx context.Context, sdk SDK, ref CommitRef, pin Pin) (Build, error) {
-	m, _, err := s.reg.Module(ctx, registry.ModuleRef{Owner: sdk.Owner, Name: sdk.Module})
+	m, o, err := s.reg.Module(ctx, registry.ModuleRef{Owner: sdk.Owner, Name: sdk.Module})
 	if err != nil {
 		return Build{}, err
+	}
+	if o.Name != sdk.Owner || m.Name != sdk.Module {
+		return Build{}, notFoundError(fmt.Sprintf("module %q not found", registry.ModuleRef{Owner: sdk.Owner, Name: sdk.Module}))
 	}
 	c, err := s.reg.ModuleCommit(ctx, m, ref)
 	if err != nil {
@@ -256,14 +270,30 @@ func (s *Service) Resolve(ctx context.Context, sdk SDK, ref CommitRef, pin Pin) 
 			step.Options = append(step.Options, p.Options...)
 			b.Steps = append(b.Steps, step)
 		}
-		return b, nil
+	} else {
+		step, err := s.step(ctx, sdk.Gen.Owner, sdk.Gen.Name, pin.Version, pin.Revision)
+		if err != nil {
+			return Build{}, err
+		}
+		b.Steps = []Step{step}
 	}
-	step, err := s.step(ctx, sdk.Gen.Owner, sdk.Gen.Name, pin.Version, pin.Revision)
-	if err != nil {
+	if err := s.canonical(ctx, sdk.Gen); err != nil {
 		return Build{}, err
 	}
-	b.Steps = []Step{step}
 	return b, nil
+}
+
+// canonical fails with ErrNotFound unless a generator's owner is spelled as stored.
+// Owners are looked up case-insensitively, and package names are made from the names
+// in a request: were other spellings served, each would generate and store its own
+// copy of every version (Go's module paths spell any case, as !x for X).
+// It is asked once the generator is found: a missing one is said in other words.
+func (s *Service) canonical(ctx context.Context, g Generator) error {
+	o, err := s.reg.Owner(ctx, "", g.Owner)
+	if err == nil && o.Name != g.Owner {
+		err = notFoundError(g.String() + " not found")
+	}
+	return err
 }
 
 // Rebase returns the build of the same generator version at another commit, of the same

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"strconv"
@@ -48,10 +49,19 @@ func (s *Service) Published(ctx context.Context, ecosystem, name, version string
 		return a, err
 	}
 	if _, err := s.reg.ReadableModule(ctx, a.ModuleID); err != nil {
-		// The registry's own answer, which names no module.
-		return s.reg.Artifact(ctx, ecosystem, name, version)
+		return store.Artifact{}, s.artifactNotFound(ctx, a)
 	}
 	return a, nil
+}
+
+// artifactNotFound is the answer about a version the caller may not read: the
+// registry's for one that does not exist, which names no module.
+func (s *Service) artifactNotFound(ctx context.Context, a store.Artifact) error {
+	_, err := s.reg.Artifact(ctx, a.Ecosystem, a.Name, a.Version)
+	if err == nil {
+		err = notFoundError(fmt.Sprintf("%s package %s %s not found", a.Ecosystem, a.Name, a.Version))
+	}
+	return err
 }
 
 // CountOf counts the versions in a package's list that were generated from the module:

@@ -61,7 +61,7 @@ func (reg *Registry) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if after, ok := strings.CutPrefix(r.URL.Path, AuthPrefix); ok {
 		root, rest, authRequired = AuthPrefix, after, true
 	}
-	ctx, err := auth.FromRequest(r.Context(), reg.Packager.SDKs.Registry().Users(), r)
+	ctx, err := auth.FromRequest(sdk.WithClient(r.Context(), r), reg.Packager.SDKs.Registry().Users(), r)
 	if _, ok := auth.User(ctx); err == nil && authRequired && !ok {
 		err = fmt.Errorf("%w: cargo login --registry NAME \"Bearer <token from lathe token create>\"", sdk.ErrTokenRequired)
 	}

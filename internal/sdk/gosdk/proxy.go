@@ -94,7 +94,7 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		sdk.TextError(w, http.StatusNotFound, fmt.Sprintf("%s is not a module of this registry; its modules are %s/{owner}/{module}/{plugin-owner}/{plugin}", modPath, p.Paths.Root()))
 		return
 	}
-	ctx, err := auth.FromRequest(r.Context(), p.SDKs.Registry().Users(), r)
+	ctx, err := auth.FromRequest(sdk.WithClient(r.Context(), r), p.SDKs.Registry().Users(), r)
 	if err != nil {
 		p.fail(w, r, err)
 		return

@@ -66,7 +66,7 @@ func (reg *Registry) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	rest := strings.TrimPrefix(r.URL.Path, Prefix)
-	ctx, err := auth.FromRequest(r.Context(), reg.Packager.SDKs.Registry().Users(), r)
+	ctx, err := auth.FromRequest(sdk.WithClient(r.Context(), r), reg.Packager.SDKs.Registry().Users(), r)
 	if err != nil {
 		edge.Fail(w, r, err)
 		return

@@ -76,7 +76,7 @@ func (ix *Index) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		ix.edge().Error(w, http.StatusMethodNotAllowed, "the Python package index is read-only")
 		return
 	}
-	ctx, err := auth.FromRequest(r.Context(), ix.Packager.SDKs.Registry().Users(), r)
+	ctx, err := auth.FromRequest(sdk.WithClient(r.Context(), r), ix.Packager.SDKs.Registry().Users(), r)
 	if err != nil {
 		ix.fail(w, r, err)
 		return
