@@ -49,6 +49,10 @@ down gracefully. Once listening, it prints one line to stdout:
 	tlsKey := c.String("tls-key", "", "PEM private key `FILE` of --tls-cert")
 	maxRequestBytes := c.Int64("max-request-bytes", server.DefaultMaxRequestBytes, "reject request bodies larger than `BYTES`")
 	readHeaderTimeout := c.Duration("read-header-timeout", server.DefaultReadHeaderTimeout, "longest `DURATION` a client may take to send request headers")
+	readBodyTimeout := c.Duration("read-body-timeout", server.DefaultBodyTimeout, "`DURATION` a client may take to send a request body, plus a second for every --min-body-rate bytes it has sent")
+	minBodyRate := c.Int64("min-body-rate", server.DefaultMinBodyRate, "`BYTES` a second below which a request body stops buying time (see --read-body-timeout)")
+	idleTimeout := c.Duration("idle-timeout", server.DefaultIdleTimeout, "`DURATION` after which an idle keep-alive connection is closed")
+	maxConnections := c.Int("max-connections", server.DefaultMaxConnections, "most connections open at once (`N`); more wait until one closes")
 	maxFiles := c.Int("max-files", module.DefaultLimits.MaxFiles, "most files one module commit may have (`N`)")
 	maxFileBytes := c.Int("max-file-bytes", module.DefaultLimits.MaxFileBytes, "largest size of one module file, in `BYTES`")
 	maxModuleBytes := c.Int("max-module-bytes", module.DefaultLimits.MaxModuleBytes, "largest total size of one module commit's files, in `BYTES`")
@@ -78,8 +82,11 @@ down gracefully. Once listening, it prints one line to stdout:
 	if *maxJobWaiters < 0 {
 		return c.usageErrorf("--max-job-waiters must not be negative")
 	}
-	if *readHeaderTimeout <= 0 {
-		return c.usageErrorf("--read-header-timeout must be positive")
+	if *readHeaderTimeout <= 0 || *readBodyTimeout <= 0 || *idleTimeout <= 0 {
+		return c.usageErrorf("--read-header-timeout, --read-body-timeout and --idle-timeout must be positive")
+	}
+	if *minBodyRate <= 0 || *maxConnections <= 0 {
+		return c.usageErrorf("--min-body-rate and --max-connections must be positive")
 	}
 	if (*tlsCert == "") != (*tlsKey == "") {
 		return c.usageErrorf("--tls-cert and --tls-key must be given together")
@@ -108,6 +115,10 @@ down gracefully. Once listening, it prints one line to stdout:
 		TLSKey:            *tlsKey,
 		MaxRequestBytes:   *maxRequestBytes,
 		ReadHeaderTimeout: *readHeaderTimeout,
+		BodyTimeout:       *readBodyTimeout,
+		MinBodyRate:       *minBodyRate,
+		IdleTimeout:       *idleTimeout,
+		MaxConnections:    *maxConnections,
 		Logger:            logger,
 	})
 	if err != nil {
