@@ -97,6 +97,15 @@ down gracefully. Once listening, it prints one line to stdout:
 	}
 	logger := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: logLevel}))
 
+	// Private, as openMetadata would make it: the lock file is in it.
+	if err := os.MkdirAll(*data, 0o700); err != nil {
+		return fmt.Errorf("creating data directory: %w", err)
+	}
+	lock, err := lockDataDir(*data)
+	if err != nil {
+		return err
+	}
+	defer lock.release() // after the stores close: deferred first
 	_, statErr := os.Stat(filepath.Join(*data, "lathe.db"))
 	fresh := errors.Is(statErr, fs.ErrNotExist)
 	st, err := openMetadata(*data)
@@ -172,6 +181,10 @@ down gracefully. Once listening, it prints one line to stdout:
 	jobsDone.Go(func() { jobs.Run(jobsCtx, *ef.workers) })
 	defer jobsDone.Wait() // before the stores close
 	defer stopJobs()
+	if err := lock.serving(srv.URL()); err != nil {
+		srv.Close()
+		return err
+	}
 	var h http.Handler = mux
 	// Tests and scripts read this line to learn the port; keep its format.
 	fmt.Fprintf(e.stdout, "lathe: serving on %s\n", srv.URL())
