@@ -113,7 +113,7 @@ down gracefully. Once listening, it prints one line to stdout:
 		return err
 	}
 	defer st.Close()
-	blobs, err := fsblob.Open(filepath.Join(*data, "blobs"))
+	blobs, err := fsblob.Open(filepath.Join(*data, "blobs"), fsblob.WithLogger(logger))
 	if err != nil {
 		return fmt.Errorf("opening blob store: %w", err)
 	}
