@@ -102,7 +102,7 @@ func TestServeHelpListsEveryEnvTwin(t *testing.T) {
 	if code := run(context.Background(), []string{"serve", "--help"}, mapEnv(nil), &stdout, &stderr); code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr.String())
 	}
-	for _, v := range []string{"LATHE_DATA", "LATHE_LISTEN", "LATHE_TLS_CERT", "LATHE_TLS_KEY", "LATHE_MAX_REQUEST_BYTES", "LATHE_READ_HEADER_TIMEOUT", "LATHE_READ_BODY_TIMEOUT", "LATHE_MIN_BODY_RATE", "LATHE_IDLE_TIMEOUT", "LATHE_MAX_CONNECTIONS", "LATHE_LOG_LEVEL"} {
+	for _, v := range []string{"LATHE_DATA", "LATHE_LISTEN", "LATHE_TLS_CERT", "LATHE_TLS_KEY", "LATHE_MAX_REQUEST_BYTES", "LATHE_READ_HEADER_TIMEOUT", "LATHE_READ_BODY_TIMEOUT", "LATHE_MIN_BODY_RATE", "LATHE_IDLE_TIMEOUT", "LATHE_MAX_CONNECTIONS", "LATHE_MAX_EXPENSIVE_CALLS", "LATHE_MAX_EXPENSIVE_CALLS_PER_CALLER", "LATHE_MAX_SDK_REQUESTS", "LATHE_MAX_SDK_REQUESTS_PER_CALLER", "LATHE_LOG_LEVEL"} {
 		if !strings.Contains(stdout.String(), "$"+v) {
 			t.Errorf("serve --help lacks %s:\n%s", v, stdout.String())
 		}

@@ -8,10 +8,13 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/lathe-registry/lathe/internal/auth"
 	"github.com/lathe-registry/lathe/internal/codegen"
+	"github.com/lathe-registry/lathe/internal/limit"
 	"github.com/lathe-registry/lathe/internal/registry"
 	"github.com/lathe-registry/lathe/internal/store"
 )
@@ -140,6 +143,8 @@ func (e *Edge) Error(w http.ResponseWriter, code int, msg string) {
 //   - 401 for a token that names no user ([auth.ErrInvalidToken]) or a missing one
 //     ([ErrTokenRequired]), with the ecosystem's challenge;
 //   - 400 for a request that cannot be valid ([registry.ErrInvalid]);
+//   - 429 with Retry-After for a caller, or a server, with too many requests running
+//     ([limit.ErrBusy]);
 //   - nothing when the client went away;
 //   - otherwise 500 with a pointer to the log, where the error is written with the
 //     request's method and path and the ecosystem.
@@ -156,6 +161,9 @@ func (e *Edge) Fail(w http.ResponseWriter, r *http.Request, err error) {
 		e.Error(w, http.StatusUnauthorized, err.Error())
 	case errors.Is(err, registry.ErrInvalid):
 		e.Error(w, http.StatusBadRequest, err.Error())
+	case errors.Is(err, limit.ErrBusy):
+		w.Header().Set("Retry-After", strconv.Itoa(int(limit.RetryAfter/time.Second)))
+		e.Error(w, http.StatusTooManyRequests, err.Error())
 	case errors.Is(err, context.Canceled) && r.Context().Err() != nil:
 		// The client went away. (A cancellation of anything else is a failure: an
 		// empty answer would be a 200.)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/lathe-registry/lathe/internal/auth"
 	"github.com/lathe-registry/lathe/internal/codegen"
+	"github.com/lathe-registry/lathe/internal/limit"
 	"github.com/lathe-registry/lathe/internal/registry"
 	"github.com/lathe-registry/lathe/internal/store"
 )
@@ -97,6 +98,7 @@ func TestFail(t *testing.T) {
 		{auth.ErrInvalidToken, http.StatusUnauthorized, "invalid token: create one with lathe token create and say so", true},
 		{fmt.Errorf("%w: log in", ErrTokenRequired), http.StatusUnauthorized, "this index needs a token: log in", true},
 		{fmt.Errorf("%w: bad name", registry.ErrInvalid), http.StatusBadRequest, "invalid argument: bad name", false},
+		{fmt.Errorf("%w: wait", limit.ErrBusy), http.StatusTooManyRequests, "too many requests at once: wait", false},
 		{errors.New("disk on fire"), http.StatusInternalServerError, "internal error; the server log has details", false},
 	} {
 		for _, json := range []bool{false, true} {
@@ -110,6 +112,9 @@ func TestFail(t *testing.T) {
 			}
 			if rec.Code != c.code || rec.Body.String() != want {
 				t.Errorf("Fail(%v), JSON %v = %d %q, want %d %q", c.err, json, rec.Code, rec.Body, c.code, want)
+			}
+			if got := rec.Header().Get("Retry-After"); (got == "5") != (c.code == http.StatusTooManyRequests) {
+				t.Errorf("Fail(%v): Retry-After %q", c.err, got)
 			}
 			if got := rec.Header().Get("WWW-Authenticate"); (got == "Basic") != c.challenge {
 				t.Errorf("Fail(%v): WWW-Authenticate %q", c.err, got)
