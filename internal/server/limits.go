@@ -19,6 +19,10 @@ type rateBody struct {
 	start time.Time
 	grace time.Duration
 	rate  int64
+	// header is the response's header over HTTP/1, where a body that failed must end
+	// the connection: the rest of it must not be read as the next request. (HTTP/2
+	// resets the stream itself.)
+	header http.Header
 
 	n    int64     // bytes read so far
 	set  time.Time // the deadline last set
@@ -38,14 +42,17 @@ func (b *rateBody) Read(p []byte) (int, error) {
 	}
 	n, err := b.body.Read(p)
 	b.n += int64(n)
-	if errors.Is(err, io.EOF) && !b.done {
+	switch {
+	case b.done || err == nil:
+	case errors.Is(err, io.EOF):
 		// The connection's later reads are not the body's: the server's check that
 		// the client is still there while the handler runs, and the next request's
-		// headers, which have timeouts of their own. After any other error the
-		// deadline stays, so that the server gives up the connection rather than
-		// wait for the rest of the body.
+		// headers, which have timeouts of their own.
 		b.done = true
 		_ = b.rc.SetReadDeadline(time.Time{})
+	case b.header != nil:
+		// Timed out, or failed otherwise: the server must not wait for the rest.
+		b.header.Set("Connection", "close")
 	}
 	return n, err
 }

@@ -242,10 +242,14 @@ func wrap(h http.Handler, cfg Config) http.Handler {
 		// Connect turns into a resource_exhausted error, and the connection is
 		// closed after the response.
 		if r.Body != nil && r.Body != http.NoBody {
-			r.Body = &rateBody{
+			b := &rateBody{
 				body: r.Body, rc: http.NewResponseController(w),
 				start: time.Now(), grace: cfg.BodyTimeout, rate: cfg.MinBodyRate,
 			}
+			if r.ProtoMajor == 1 {
+				b.header = w.Header()
+			}
+			r.Body = b
 		}
 		r.Body = http.MaxBytesReader(w, r.Body, cfg.MaxRequestBytes)
 		h.ServeHTTP(w, r)
