@@ -111,7 +111,8 @@ type server struct {
 
 // edge is the interceptor in front of every handler. It authenticates bearer tokens: a
 // request without a token is anonymous; a request with an unknown token is rejected, so
-// that a typo does not silently hide private modules. And it turns every error, its own
+// that a typo does not silently hide private modules. It counts the calls of expensive
+// procedures against [Config.Expensive], per caller. And it turns every error, its own
 // and the handler's, into a Connect error with [server.connectError], logging those no
 // rule covers with the procedure and caller, so the log says what the client cannot see.
 type edge struct {
