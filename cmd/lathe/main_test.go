@@ -102,7 +102,7 @@ func TestServeHelpListsEveryEnvTwin(t *testing.T) {
 	if code := run(context.Background(), []string{"serve", "--help"}, mapEnv(nil), &stdout, &stderr); code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr.String())
 	}
-	for _, v := range []string{"LATHE_DATA", "LATHE_LISTEN", "LATHE_TLS_CERT", "LATHE_TLS_KEY", "LATHE_MAX_REQUEST_BYTES", "LATHE_READ_HEADER_TIMEOUT", "LATHE_LOG_LEVEL"} {
+	for _, v := range []string{"LATHE_DATA", "LATHE_LISTEN", "LATHE_TLS_CERT", "LATHE_TLS_KEY", "LATHE_MAX_REQUEST_BYTES", "LATHE_READ_HEADER_TIMEOUT", "LATHE_READ_BODY_TIMEOUT", "LATHE_MIN_BODY_RATE", "LATHE_IDLE_TIMEOUT", "LATHE_MAX_CONNECTIONS", "LATHE_MAX_EXPENSIVE_CALLS", "LATHE_MAX_EXPENSIVE_CALLS_PER_CALLER", "LATHE_MAX_SDK_REQUESTS", "LATHE_MAX_SDK_REQUESTS_PER_CALLER", "LATHE_LOG_LEVEL"} {
 		if !strings.Contains(stdout.String(), "$"+v) {
 			t.Errorf("serve --help lacks %s:\n%s", v, stdout.String())
 		}
@@ -310,4 +310,68 @@ func TestDataFlagAbsolute(t *testing.T) {
 			t.Errorf("args %q, env %v: --data = %q, want %q", tc.args, tc.env, *data, tc.want)
 		}
 	}
+}
+
+// startServe runs lathe serve on data until the test ends and returns its URL.
+func startServe(t *testing.T, data string) string {
+	t.Helper()
+	pr, pw := io.Pipe()
+	ctx, cancel := context.WithCancel(context.Background())
+	exit := make(chan int, 1)
+	go func() {
+		defer pw.Close()
+		exit <- run(ctx, []string{"serve", "--data", data, "--install-plugins=false"}, mapEnv(map[string]string{"LATHE_LISTEN": "127.0.0.1:0"}), pw, t.Output())
+	}()
+	line, err := bufio.NewReader(pr).ReadString('\n')
+	if err != nil {
+		cancel()
+		t.Fatalf("reading the serving line: %v (exit %d)", err, <-exit)
+	}
+	go io.Copy(io.Discard, pr)
+	t.Cleanup(func() {
+		cancel()
+		if code := <-exit; code != 0 {
+			t.Errorf("serve exited %d after cancellation", code)
+		}
+	})
+	return strings.TrimSpace(strings.TrimPrefix(line, "lathe: serving on "))
+}
+
+func TestServeLocksDataDir(t *testing.T) {
+	data := t.TempDir()
+	url := startServe(t, data)
+
+	var stdout, stderr strings.Builder
+	began := time.Now()
+	// Bounded, in case the second server does start.
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	code := run(ctx, []string{"serve", "--data", data, "--listen", "127.0.0.1:0", "--install-plugins=false"}, mapEnv(nil), &stdout, &stderr)
+	if code != 1 {
+		t.Fatalf("second serve on the same data: exit %d, stdout %q", code, stdout.String())
+	}
+	if elapsed := time.Since(began); elapsed > 5*time.Second {
+		t.Errorf("second serve took %v to fail", elapsed)
+	}
+	want := regexp.MustCompile(`data directory .* is in use by another lathe serve \(pid [0-9]+, started [^,]+, serving on ` + regexp.QuoteMeta(url) + `\); stop that server first, or give this one another --data`)
+	if !want.MatchString(stderr.String()) {
+		t.Fatalf("second serve's error %q does not name the holder", stderr.String())
+	}
+	if stdout.Len() != 0 {
+		t.Errorf("second serve printed %q", stdout.String())
+	}
+
+	// The admin commands work beside the server.
+	stdout.Reset()
+	stderr.Reset()
+	if code := run(context.Background(), []string{"user", "create", "carol", "--data", data}, mapEnv(nil), &stdout, &stderr); code != 0 {
+		t.Fatalf("user create beside a server: exit %d, %s", code, stderr.String())
+	}
+}
+
+func TestServeLockReleased(t *testing.T) {
+	data := t.TempDir()
+	// The subtest's cleanup stops the first server.
+	t.Run("first", func(t *testing.T) { startServe(t, data) })
+	startServe(t, data)
 }

@@ -17,7 +17,9 @@ import (
 	gomodule "golang.org/x/mod/module"
 
 	"github.com/lathe-registry/lathe/internal/api"
+	"github.com/lathe-registry/lathe/internal/auth"
 	"github.com/lathe-registry/lathe/internal/blob/fsblob"
+	"github.com/lathe-registry/lathe/internal/limit"
 	"github.com/lathe-registry/lathe/internal/module"
 	"github.com/lathe-registry/lathe/internal/registry"
 	"github.com/lathe-registry/lathe/internal/sdk"
@@ -49,6 +51,14 @@ down gracefully. Once listening, it prints one line to stdout:
 	tlsKey := c.String("tls-key", "", "PEM private key `FILE` of --tls-cert")
 	maxRequestBytes := c.Int64("max-request-bytes", server.DefaultMaxRequestBytes, "reject request bodies larger than `BYTES`")
 	readHeaderTimeout := c.Duration("read-header-timeout", server.DefaultReadHeaderTimeout, "longest `DURATION` a client may take to send request headers")
+	readBodyTimeout := c.Duration("read-body-timeout", server.DefaultBodyTimeout, "`DURATION` a client may take to send a request body, plus a second for every --min-body-rate bytes it has sent")
+	minBodyRate := c.Int64("min-body-rate", server.DefaultMinBodyRate, "`BYTES` a second below which a request body stops buying time (see --read-body-timeout)")
+	idleTimeout := c.Duration("idle-timeout", server.DefaultIdleTimeout, "`DURATION` after which an idle keep-alive connection is closed")
+	maxConnections := c.Int("max-connections", server.DefaultMaxConnections, "most connections open at once (`N`); more wait until one closes")
+	maxExpensive := c.Int("max-expensive-calls", defaultMaxExpensive, "most uploads and code or SDK generation calls running at once (`N`); more are answered resource_exhausted")
+	maxExpensivePerCaller := c.Int("max-expensive-calls-per-caller", defaultMaxExpensivePerCaller, "most of --max-expensive-calls one user, or one address for anonymous callers, may have running (`N`)")
+	maxSDKRequests := c.Int("max-sdk-requests", defaultMaxSDKRequests, "most requests to the package registries (/gen/) running at once (`N`); more are answered 429")
+	maxSDKRequestsPerCaller := c.Int("max-sdk-requests-per-caller", defaultMaxSDKRequestsPerCaller, "most of --max-sdk-requests one user, or one address for anonymous callers, may have running (`N`)")
 	maxFiles := c.Int("max-files", module.DefaultLimits.MaxFiles, "most files one module commit may have (`N`)")
 	maxFileBytes := c.Int("max-file-bytes", module.DefaultLimits.MaxFileBytes, "largest size of one module file, in `BYTES`")
 	maxModuleBytes := c.Int("max-module-bytes", module.DefaultLimits.MaxModuleBytes, "largest total size of one module commit's files, in `BYTES`")
@@ -86,8 +96,14 @@ down gracefully. Once listening, it prints one line to stdout:
 	if *maxJobWaiters < 0 || *anonymousGenerations < 0 {
 		return c.usageErrorf("--max-job-waiters and --anonymous-generations must not be negative")
 	}
-	if *readHeaderTimeout <= 0 {
-		return c.usageErrorf("--read-header-timeout must be positive")
+	if *readHeaderTimeout <= 0 || *readBodyTimeout <= 0 || *idleTimeout <= 0 {
+		return c.usageErrorf("--read-header-timeout, --read-body-timeout and --idle-timeout must be positive")
+	}
+	if *minBodyRate <= 0 || *maxConnections <= 0 {
+		return c.usageErrorf("--min-body-rate and --max-connections must be positive")
+	}
+	if *maxExpensive <= 0 || *maxExpensivePerCaller <= 0 || *maxSDKRequests <= 0 || *maxSDKRequestsPerCaller <= 0 {
+		return c.usageErrorf("--max-expensive-calls, --max-sdk-requests and their -per-caller limits must be positive")
 	}
 	if (*tlsCert == "") != (*tlsKey == "") {
 		return c.usageErrorf("--tls-cert and --tls-key must be given together")
@@ -98,6 +114,15 @@ down gracefully. Once listening, it prints one line to stdout:
 	}
 	logger := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: logLevel}))
 
+	// Private, as openMetadata would make it: the lock file is in it.
+	if err := os.MkdirAll(*data, 0o700); err != nil {
+		return fmt.Errorf("creating data directory: %w", err)
+	}
+	lock, err := lockDataDir(*data)
+	if err != nil {
+		return err
+	}
+	defer lock.release() // after the stores close: deferred first
 	_, statErr := os.Stat(filepath.Join(*data, "lathe.db"))
 	fresh := errors.Is(statErr, fs.ErrNotExist)
 	st, err := openMetadata(*data)
@@ -105,7 +130,7 @@ down gracefully. Once listening, it prints one line to stdout:
 		return err
 	}
 	defer st.Close()
-	blobs, err := fsblob.Open(filepath.Join(*data, "blobs"))
+	blobs, err := fsblob.Open(filepath.Join(*data, "blobs"), fsblob.WithLogger(logger))
 	if err != nil {
 		return fmt.Errorf("opening blob store: %w", err)
 	}
@@ -116,6 +141,10 @@ down gracefully. Once listening, it prints one line to stdout:
 		TLSKey:            *tlsKey,
 		MaxRequestBytes:   *maxRequestBytes,
 		ReadHeaderTimeout: *readHeaderTimeout,
+		BodyTimeout:       *readBodyTimeout,
+		MinBodyRate:       *minBodyRate,
+		IdleTimeout:       *idleTimeout,
+		MaxConnections:    *maxConnections,
 		Logger:            logger,
 	})
 	if err != nil {
@@ -154,9 +183,14 @@ down gracefully. Once listening, it prints one line to stdout:
 	}
 	sdks := sdk.New(reg, blobs, engine, sdk.WithLogger(logger), sdk.WithAnonymousGenerations(*anonymousGenerations))
 	mux := http.NewServeMux()
+	sdkRequests := limit.New("package registry requests", *maxSDKRequestsPerCaller, *maxSDKRequests)
+	limited := func(h http.Handler, edge *sdk.Edge) http.Handler {
+		return limitSDKRequests(h, sdkRequests, reg.Users(), edge)
+	}
 	goProxy := &gosdk.Proxy{Packager: gosdk.Packager{Paths: paths, SDKs: sdks}, PublicURL: public, Upstream: upstream, Log: logger}
-	mux.Handle(gosdk.Prefix, goProxy)
-	mux.Handle(strings.TrimSuffix(gosdk.Prefix, "/"), goProxy) // the go-get=1 check of the root path
+	goLimited := limited(goProxy, &sdk.Edge{Ecosystem: gosdk.Ecosystem, Log: logger})
+	mux.Handle(gosdk.Prefix, goLimited)
+	mux.Handle(strings.TrimSuffix(gosdk.Prefix, "/"), goLimited) // the go-get=1 check of the root path
 	// Ecosystems whose indexes list checksums publish versions ahead of requests, through
 	// the job queue.
 	crates, npmPackages, pyPackages := eagerEcosystems(sdks, public)
@@ -164,15 +198,23 @@ down gracefully. Once listening, it prints one line to stdout:
 	// explicit requests (lathe sdk generate) and so that failures are listed with the rest.
 	jobs := sdk.NewJobs(sdks, logger, crates, npmPackages, pyPackages, &goProxy.Packager)
 	jobs.SetMaxWaiters(*maxJobWaiters)
-	mux.Handle("/", api.Handler(reg, api.Config{MaxMessageBytes: *maxRequestBytes, Logger: logger, Engine: engine, Jobs: jobs}))
-	mux.Handle(cargosdk.Prefix, &cargosdk.Registry{Packager: crates, Jobs: jobs, PublicURL: public, Log: logger})
-	mux.Handle(pysdk.Prefix, &pysdk.Index{Packager: pyPackages, Jobs: jobs, Log: logger})
-	mux.Handle(npmsdk.Prefix, &npmsdk.Registry{Packager: npmPackages, Jobs: jobs, Log: logger})
+	mux.Handle("/", api.Handler(reg, api.Config{MaxMessageBytes: *maxRequestBytes, Logger: logger, Engine: engine, Jobs: jobs,
+		Expensive: limit.New("uploads and generations", *maxExpensivePerCaller, *maxExpensive)}))
+	mux.Handle(cargosdk.Prefix, limited(&cargosdk.Registry{Packager: crates, Jobs: jobs, PublicURL: public, Log: logger},
+		&sdk.Edge{Ecosystem: cargosdk.Ecosystem, Log: logger}))
+	mux.Handle(pysdk.Prefix, limited(&pysdk.Index{Packager: pyPackages, Jobs: jobs, Log: logger},
+		&sdk.Edge{Ecosystem: pysdk.Ecosystem, Log: logger}))
+	mux.Handle(npmsdk.Prefix, limited(&npmsdk.Registry{Packager: npmPackages, Jobs: jobs, Log: logger},
+		&sdk.Edge{Ecosystem: npmsdk.Ecosystem, Log: logger, JSON: true}))
 	jobsCtx, stopJobs := context.WithCancel(ctx)
 	var jobsDone sync.WaitGroup
 	jobsDone.Go(func() { jobs.Run(jobsCtx, *ef.workers) })
 	defer jobsDone.Wait() // before the stores close
 	defer stopJobs()
+	if err := lock.serving(srv.URL()); err != nil {
+		srv.Close()
+		return err
+	}
 	var h http.Handler = mux
 	// Tests and scripts read this line to learn the port; keep its format.
 	fmt.Fprintf(e.stdout, "lathe: serving on %s\n", srv.URL())
@@ -182,6 +224,39 @@ down gracefully. Once listening, it prints one line to stdout:
 	}
 	logger.Info("stopped")
 	return nil
+}
+
+// Defaults of the caps on concurrent expensive requests. A compilation or a plugin run
+// can take a core and much memory for seconds, so few run at once; a package manager
+// sends many requests at once, most of them cheap, so the package registries allow
+// many.
+const (
+	defaultMaxExpensive            = 8
+	defaultMaxExpensivePerCaller   = 4
+	defaultMaxSDKRequests          = 256
+	defaultMaxSDKRequestsPerCaller = 32
+)
+
+// limitSDKRequests caps the requests to a package registry running at once, per caller
+// and in all: whether a request will generate a package is known only deep inside the
+// registry, so each one counts. The caller is the user a token names, else the remote
+// address; the registry itself answers a token that names no one.
+func limitSDKRequests(h http.Handler, l *limit.Limiter, users auth.Users, edge *sdk.Edge) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var userID string
+		if ctx, err := auth.FromRequest(r.Context(), users, r); err == nil {
+			if u, ok := auth.User(ctx); ok {
+				userID = u.ID
+			}
+		}
+		release, err := l.Acquire(limit.Caller(userID, r.RemoteAddr))
+		if err != nil {
+			edge.Fail(w, r, err)
+			return
+		}
+		defer release()
+		h.ServeHTTP(w, r)
+	})
 }
 
 // eagerEcosystems are the SDK ecosystems whose indexes list checksums, so that versions

@@ -33,6 +33,7 @@ import (
 	"github.com/lathe-registry/lathe/internal/codegen"
 	"github.com/lathe-registry/lathe/internal/gen/buf/alpha/registry/v1alpha1/registryv1alpha1connect"
 	"github.com/lathe-registry/lathe/internal/gen/lathe/sdk/v1/sdkv1connect"
+	"github.com/lathe-registry/lathe/internal/limit"
 	"github.com/lathe-registry/lathe/internal/registry"
 	"github.com/lathe-registry/lathe/internal/sdk"
 	"github.com/lathe-registry/lathe/internal/store"
@@ -47,6 +48,16 @@ type Config struct {
 	Engine *codegen.Engine
 	// Jobs queues SDK generation; without it, SDKService is not served.
 	Jobs *sdk.Jobs
+	// Expensive caps the concurrent calls, per caller and in all, of the procedures that
+	// compile modules or run plugins: uploads, code and SDK generation. Nil caps nothing.
+	Expensive *limit.Limiter
+}
+
+// expensive are the procedures that Config.Expensive caps.
+var expensive = map[string]bool{ //nolint:gochecknoglobals // a read-only table
+	modulev1connect.UploadServiceUploadProcedure:                       true,
+	registryv1alpha1connect.CodeGenerationServiceGenerateCodeProcedure: true,
+	sdkv1connect.SDKServiceGenerateSDKProcedure:                        true,
 }
 
 // Handler returns an http.Handler serving every RPC service at its standard path.
@@ -56,7 +67,7 @@ func Handler(reg *registry.Registry, cfg Config) http.Handler {
 	}
 	s := &server{reg: reg, log: cfg.Logger}
 	opts := []connect.HandlerOption{
-		connect.WithInterceptors(&edge{server: s, users: reg.Users()}),
+		connect.WithInterceptors(&edge{server: s, users: reg.Users(), expensive: cfg.Expensive}),
 		connect.WithReadMaxBytes(int(cfg.MaxMessageBytes)),
 		connect.WithCompressMinBytes(1024),
 	}
@@ -100,12 +111,14 @@ type server struct {
 
 // edge is the interceptor in front of every handler. It authenticates bearer tokens: a
 // request without a token is anonymous; a request with an unknown token is rejected, so
-// that a typo does not silently hide private modules. And it turns every error, its own
+// that a typo does not silently hide private modules. It counts the calls of expensive
+// procedures against [Config.Expensive], per caller. And it turns every error, its own
 // and the handler's, into a Connect error with [server.connectError], logging those no
 // rule covers with the procedure and caller, so the log says what the client cannot see.
 type edge struct {
 	*server
-	users auth.Users
+	users     auth.Users
+	expensive *limit.Limiter
 }
 
 func (e *edge) authenticate(ctx context.Context, header http.Header) (context.Context, error) {
@@ -145,6 +158,17 @@ func (e *edge) WrapUnary(next connect.UnaryFunc) connect.UnaryFunc {
 		ctx, err := e.authenticate(ctx, req.Header())
 		if err != nil {
 			return nil, e.rpcError(ctx, req.Spec().Procedure, err)
+		}
+		if expensive[req.Spec().Procedure] {
+			var userID string
+			if u, ok := auth.User(ctx); ok {
+				userID = u.ID
+			}
+			release, err := e.expensive.Acquire(limit.Caller(userID, req.Peer().Addr))
+			if err != nil {
+				return nil, e.rpcError(ctx, req.Spec().Procedure, err)
+			}
+			defer release()
 		}
 		resp, err := next(ctx, req)
 		if err != nil {

@@ -20,6 +20,7 @@ import (
 	"github.com/lathe-registry/lathe/internal/auth"
 	"github.com/lathe-registry/lathe/internal/blob"
 	"github.com/lathe-registry/lathe/internal/blob/fsblob"
+	"github.com/lathe-registry/lathe/internal/limit"
 	"github.com/lathe-registry/lathe/internal/registry"
 	"github.com/lathe-registry/lathe/internal/store"
 	"github.com/lathe-registry/lathe/internal/store/sqlitestore"
@@ -46,6 +47,7 @@ type fixtureConfig struct {
 	wrapStore func(store.Store) store.Store
 	wrapBlobs func(blob.Store) blob.Store
 	log       io.Writer
+	expensive *limit.Limiter
 }
 
 func newFixtureWith(t *testing.T, cfg fixtureConfig) *fixture {
@@ -89,7 +91,7 @@ func newFixtureWith(t *testing.T, cfg fixtureConfig) *fixture {
 		content = cfg.wrapBlobs(blobs)
 	}
 	reg := registry.New(metadata, content, registry.WithLogger(logger))
-	srv := httptest.NewServer(api.Handler(reg, api.Config{MaxMessageBytes: 1 << 20, Logger: logger}))
+	srv := httptest.NewServer(api.Handler(reg, api.Config{MaxMessageBytes: 1 << 20, Logger: logger, Expensive: cfg.expensive}))
 	t.Cleanup(srv.Close)
 	f := &fixture{
 		url:     srv.URL,

@@ -8,6 +8,7 @@ import (
 	"connectrpc.com/connect"
 
 	"github.com/lathe-registry/lathe/internal/codegen"
+	"github.com/lathe-registry/lathe/internal/limit"
 	"github.com/lathe-registry/lathe/internal/module"
 	"github.com/lathe-registry/lathe/internal/registry"
 )
@@ -70,6 +71,8 @@ func (*server) connectError(err error) error {
 		return connect.NewError(connect.CodePermissionDenied, err)
 	case errors.Is(err, registry.ErrFailedPrecondition):
 		return connect.NewError(connect.CodeFailedPrecondition, err)
+	case errors.Is(err, limit.ErrBusy):
+		return connect.NewError(connect.CodeResourceExhausted, err)
 	case errors.Is(err, codegen.ErrPlugin):
 		// The plugin's own message is what the user must read to fix the input.
 		return connect.NewError(connect.CodeFailedPrecondition, err)

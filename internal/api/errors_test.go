@@ -10,6 +10,7 @@ import (
 	"connectrpc.com/connect"
 
 	"github.com/lathe-registry/lathe/internal/codegen"
+	"github.com/lathe-registry/lathe/internal/limit"
 	"github.com/lathe-registry/lathe/internal/module"
 	"github.com/lathe-registry/lathe/internal/registry"
 	"github.com/lathe-registry/lathe/internal/store"
@@ -39,6 +40,7 @@ func TestConnectError(t *testing.T) {
 			connect.CodeFailedPrecondition, "plugin test/plugin:v1 (revision 1): plugin failed: exit status 1: boom"},
 		{"canceled", fmt.Errorf("reading: %w", context.Canceled), connect.CodeCanceled, "reading: context canceled"},
 		{"deadline", context.DeadlineExceeded, connect.CodeDeadlineExceeded, "context deadline exceeded"},
+		{"busy", fmt.Errorf("%w: the server is busy", limit.ErrBusy), connect.CodeResourceExhausted, "too many requests at once: the server is busy"},
 		{"connect error keeps its code", connect.NewError(connect.CodeResourceExhausted, errors.New("too big")),
 			connect.CodeResourceExhausted, "too big"},
 		{"unknown", errors.New("sqlite: disk I/O error at /var/lib/lathe/lathe.db"), connect.CodeInternal, hidden},

@@ -16,8 +16,10 @@
 //  8. internal/auth, over the store.
 //  9. The backends: internal/store/sqlitestore, internal/blob/{fsblob,memblob}.
 //  10. The contracts and the domain: internal/store, internal/blob, internal/module.
-//  11. internal/server: serving HTTP, which knows nothing of what it serves.
-//  12. internal/gen, the generated API code, at the bottom.
+//  11. internal/limit: the caps on concurrent expensive requests, which the API and the
+//     package registries share.
+//  12. internal/server: serving HTTP, which knows nothing of what it serves.
+//  13. internal/gen, the generated API code, at the bottom.
 //
 // Test support (internal/testenv, the conformance suites internal/blob/blobtest and
 // internal/store/storetest, internal/module/modtest, and this package) is imported only

@@ -10,9 +10,11 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/lathe-registry/lathe/internal/auth"
 	"github.com/lathe-registry/lathe/internal/codegen"
+	"github.com/lathe-registry/lathe/internal/limit"
 	"github.com/lathe-registry/lathe/internal/registry"
 	"github.com/lathe-registry/lathe/internal/store"
 )
@@ -147,6 +149,8 @@ func (e *Edge) Error(w http.ResponseWriter, code int, msg string) {
 //   - 429 with a Retry-After for an anonymous request that would generate beyond its
 //     address's rate ([*RateLimitError]);
 //   - 400 for a request that cannot be valid ([registry.ErrInvalid]);
+//   - 429 with Retry-After for a caller, or a server, with too many requests running
+//     ([limit.ErrBusy]);
 //   - nothing when the client went away;
 //   - otherwise 500 with a pointer to the log, where the error is written with the
 //     request's method and path and the ecosystem.
@@ -167,6 +171,9 @@ func (e *Edge) Fail(w http.ResponseWriter, r *http.Request, err error) {
 		e.Error(w, http.StatusUnauthorized, err.Error())
 	case errors.Is(err, registry.ErrInvalid):
 		e.Error(w, http.StatusBadRequest, err.Error())
+	case errors.Is(err, limit.ErrBusy):
+		w.Header().Set("Retry-After", strconv.Itoa(int(limit.RetryAfter/time.Second)))
+		e.Error(w, http.StatusTooManyRequests, err.Error())
 	case errors.Is(err, context.Canceled) && r.Context().Err() != nil:
 		// The client went away. (A cancellation of anything else is a failure: an
 		// empty answer would be a 200.)

@@ -14,6 +14,7 @@ import (
 
 	"github.com/lathe-registry/lathe/internal/auth"
 	"github.com/lathe-registry/lathe/internal/codegen"
+	"github.com/lathe-registry/lathe/internal/limit"
 	"github.com/lathe-registry/lathe/internal/registry"
 	"github.com/lathe-registry/lathe/internal/store"
 )
@@ -99,6 +100,7 @@ func TestFail(t *testing.T) {
 		{fmt.Errorf("%w: log in", ErrTokenRequired), http.StatusUnauthorized, "this index needs a token: log in", true},
 		{fmt.Errorf("%w: bad name", registry.ErrInvalid), http.StatusBadRequest, "invalid argument: bad name", false},
 		{&RateLimitError{RetryAfter: 1500 * time.Millisecond}, http.StatusTooManyRequests, (&RateLimitError{RetryAfter: 2 * time.Second}).Error(), false},
+		{fmt.Errorf("%w: wait", limit.ErrBusy), http.StatusTooManyRequests, "too many requests at once: wait", false},
 		{errors.New("disk on fire"), http.StatusInternalServerError, "internal error; the server log has details", false},
 	} {
 		for _, json := range []bool{false, true} {
@@ -113,7 +115,13 @@ func TestFail(t *testing.T) {
 			if rec.Code != c.code || rec.Body.String() != want {
 				t.Errorf("Fail(%v), JSON %v = %d %q, want %d %q", c.err, json, rec.Code, rec.Body, c.code, want)
 			}
-			if got := rec.Header().Get("Retry-After"); (got == "2") != (c.code == http.StatusTooManyRequests) {
+			wantRetry := ""
+			if rl := (*RateLimitError)(nil); errors.As(c.err, &rl) {
+				wantRetry = "2"
+			} else if errors.Is(c.err, limit.ErrBusy) {
+				wantRetry = "5"
+			}
+			if got := rec.Header().Get("Retry-After"); got != wantRetry {
 				t.Errorf("Fail(%v): Retry-After %q", c.err, got)
 			}
 			if got := rec.Header().Get("WWW-Authenticate"); (got == "Basic") != c.challenge {

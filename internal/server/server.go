@@ -1,6 +1,14 @@
 // Package server runs Lathe's HTTP server: HTTP/1.1 and HTTP/2 (h2c on plain
 // TCP, h2 over TLS), with protective timeouts and limits, a /healthz endpoint
 // and graceful shutdown.
+//
+// What a client can hold is bounded: the number of connections
+// ([Config.MaxConnections]), the time to send headers
+// ([Config.ReadHeaderTimeout]), the rate at which a body arrives
+// ([Config.BodyTimeout], [Config.MinBodyRate]), a body's size
+// ([Config.MaxRequestBytes]) and how long a connection may stay idle
+// ([Config.IdleTimeout]). Responses have no time limit: downloads of large
+// archives and streams may legitimately take long.
 package server
 
 import (
@@ -21,6 +29,9 @@ const (
 	DefaultMaxRequestBytes   = 32 << 20
 	DefaultReadHeaderTimeout = 10 * time.Second
 	DefaultIdleTimeout       = 2 * time.Minute
+	DefaultBodyTimeout       = 30 * time.Second
+	DefaultMinBodyRate       = 1 << 10
+	DefaultMaxConnections    = 1024
 	DefaultMaxHeaderBytes    = 64 << 10
 	DefaultShutdownTimeout   = 10 * time.Second
 )
@@ -43,6 +54,18 @@ type Config struct {
 	ReadHeaderTimeout time.Duration
 	// IdleTimeout closes keep-alive connections that stay idle this long.
 	IdleTimeout time.Duration
+	// BodyTimeout and MinBodyRate bound how slowly a request body may arrive:
+	// its reading may take BodyTimeout, plus one second for every MinBodyRate
+	// bytes received, as Apache's mod_reqtimeout counts. A client that sends
+	// faster than MinBodyRate bytes a second may take as long as its body's
+	// size needs; one that trickles or stalls loses the connection. Without
+	// it, a body sent a byte a second would hold a connection and a handler
+	// for as long as the client likes.
+	BodyTimeout time.Duration
+	MinBodyRate int64
+	// MaxConnections caps the connections open at once; further clients wait
+	// in the listen queue until one closes.
+	MaxConnections int
 	// MaxHeaderBytes caps the size of request headers.
 	MaxHeaderBytes int
 	// ShutdownTimeout is how long in-flight requests may run after the
@@ -61,6 +84,15 @@ func (c Config) withDefaults() Config {
 	}
 	if c.IdleTimeout <= 0 {
 		c.IdleTimeout = DefaultIdleTimeout
+	}
+	if c.BodyTimeout <= 0 {
+		c.BodyTimeout = DefaultBodyTimeout
+	}
+	if c.MinBodyRate <= 0 {
+		c.MinBodyRate = DefaultMinBodyRate
+	}
+	if c.MaxConnections <= 0 {
+		c.MaxConnections = DefaultMaxConnections
 	}
 	if c.MaxHeaderBytes <= 0 {
 		c.MaxHeaderBytes = DefaultMaxHeaderBytes
@@ -104,7 +136,7 @@ func Listen(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s.ln = ln
+	s.ln = limitListener(ln, cfg.MaxConnections)
 	return s, nil
 }
 
@@ -143,7 +175,7 @@ func (s *Server) Serve(ctx context.Context, h http.Handler) error {
 		protocols.SetUnencryptedHTTP2(true)
 	}
 	srv := &http.Server{
-		Handler:           wrap(h, cfg.MaxRequestBytes),
+		Handler:           wrap(h, cfg),
 		ReadHeaderTimeout: cfg.ReadHeaderTimeout,
 		IdleTimeout:       cfg.IdleTimeout,
 		MaxHeaderBytes:    cfg.MaxHeaderBytes,
@@ -151,7 +183,8 @@ func (s *Server) Serve(ctx context.Context, h http.Handler) error {
 		TLSConfig:         s.tls,
 		ErrorLog:          slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelWarn),
 		// No ReadTimeout/WriteTimeout: pushes and pulls of large modules and
-		// streaming RPCs may legitimately take long; body size is capped instead.
+		// streaming RPCs may legitimately take long; body size and rate are
+		// bounded per request instead.
 	}
 
 	errc := make(chan error, 1)
@@ -198,8 +231,8 @@ func Serve(ctx context.Context, cfg Config, h http.Handler, ready func(addr net.
 	return s.Serve(ctx, h)
 }
 
-// wrap mounts the health check in front of h and caps request bodies.
-func wrap(h http.Handler, maxRequestBytes int64) http.Handler {
+// wrap mounts the health check in front of h and bounds request bodies.
+func wrap(h http.Handler, cfg Config) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == HealthPath {
 			health(w, r)
@@ -208,7 +241,17 @@ func wrap(h http.Handler, maxRequestBytes int64) http.Handler {
 		// Bodies over the cap fail when read with *http.MaxBytesError, which
 		// Connect turns into a resource_exhausted error, and the connection is
 		// closed after the response.
-		r.Body = http.MaxBytesReader(w, r.Body, maxRequestBytes)
+		if r.Body != nil && r.Body != http.NoBody {
+			b := &rateBody{
+				body: r.Body, rc: http.NewResponseController(w),
+				start: time.Now(), grace: cfg.BodyTimeout, rate: cfg.MinBodyRate,
+			}
+			if r.ProtoMajor == 1 {
+				b.header = w.Header()
+			}
+			r.Body = b
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, cfg.MaxRequestBytes)
 		h.ServeHTTP(w, r)
 	})
 }

@@ -9,6 +9,11 @@
 // to its key and fsyncs the fan-out directory. A crash before the rename leaves only
 // a temp file, which a later [Open] removes; after the rename the file under the key
 // is complete. So a key never names a partial blob.
+//
+// A writer holds a flock on its temp file until the file is renamed or removed, and
+// the kernel releases it when the writer's process ends, however it ends. So a temp
+// file nobody holds locked is an orphan, whatever its age, and one that is locked is
+// another process's write in flight: [Open] removes exactly the orphans.
 package fsblob
 
 import (
@@ -17,9 +22,11 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"log/slog"
 	"os"
 	"path/filepath"
-	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/lathe-registry/lathe/internal/blob"
 )
@@ -28,9 +35,6 @@ const (
 	tmpDirName = "tmp" // cannot clash with a fan-out directory: those are two hex digits
 	fileMode   = 0o644
 	dirMode    = 0o755
-
-	// staleAge is how long a temp file must go unmodified before Open deletes it.
-	staleAge = time.Hour
 )
 
 // Store is a [blob.Store] in a directory. It is safe for simultaneous use by multiple
@@ -42,9 +46,22 @@ type Store struct {
 
 var _ blob.Store = (*Store)(nil)
 
+// Option configures [Open].
+type Option func(*options)
+
+type options struct{ log *slog.Logger }
+
+// WithLogger has Open log how many orphaned temp files it removed, if any. The default
+// logs nothing.
+func WithLogger(l *slog.Logger) Option { return func(o *options) { o.log = l } }
+
 // Open returns the Store in dir, creating the directory if needed, and removes temp
 // files that crashed writes left behind.
-func Open(dir string) (*Store, error) {
+func Open(dir string, opts ...Option) (*Store, error) {
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
 	s := &Store{dir: dir, tmp: filepath.Join(dir, tmpDirName)}
 	if err := os.MkdirAll(s.tmp, dirMode); err != nil {
 		return nil, fmt.Errorf("fsblob: %w", err)
@@ -62,36 +79,106 @@ func Open(dir string) (*Store, error) {
 	if err := syncDir(dir); err != nil {
 		return nil, err
 	}
-	if err := s.removeStale(time.Now().Add(-staleAge)); err != nil {
+	removed, err := s.removeOrphans()
+	if err != nil {
 		return nil, err
+	}
+	if removed > 0 && o.log != nil {
+		o.log.Info("removed orphaned temporary blob files", "count", removed, "dir", s.tmp)
 	}
 	return s, nil
 }
 
-// removeStale removes the temp files last modified before cutoff.
-//
-// Only old ones: other processes may share the directory (a second server on the same
-// volume, a maintenance command) and their in-flight writes must survive. Locking the
-// directory would let Open remove every temp file, but would also limit the store to
-// one process. A writer keeps its temp file's modification time fresh, so only a
-// writer stalled for staleAge loses its file, and then its rename fails and its Put
-// returns an error: nothing partial is ever stored.
-func (s *Store) removeStale(cutoff time.Time) error {
+// removeOrphans removes the temp files that no writer holds locked, and returns how
+// many it removed.
+func (s *Store) removeOrphans() (int, error) {
 	entries, err := os.ReadDir(s.tmp)
 	if err != nil {
-		return fmt.Errorf("fsblob: %w", err)
+		return 0, fmt.Errorf("fsblob: %w", err)
 	}
+	removed := 0
 	for _, e := range entries {
-		info, err := e.Info()
-		if err == nil && info.ModTime().Before(cutoff) {
-			err = os.Remove(filepath.Join(s.tmp, e.Name()))
+		if !e.Type().IsRegular() {
+			continue
 		}
-		// Another process's Open or Put may have removed or renamed it meanwhile.
-		if err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return fmt.Errorf("fsblob: removing stale temp file: %w", err)
+		ok, err := removeIfOrphan(filepath.Join(s.tmp, e.Name()))
+		if err != nil {
+			return removed, fmt.Errorf("fsblob: removing orphaned temp file: %w", err)
+		}
+		if ok {
+			removed++
 		}
 	}
-	return nil
+	return removed, nil
+}
+
+// removeIfOrphan removes the temp file name if no writer holds it locked.
+func removeIfOrphan(name string) (bool, error) {
+	f, err := os.Open(name)
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, nil // renamed into place or removed meanwhile
+	}
+	if err != nil {
+		return false, err
+	}
+	defer f.Close()
+	switch err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); {
+	case errors.Is(err, unix.EWOULDBLOCK):
+		return false, nil // a write in flight
+	case err != nil:
+		return false, err
+	}
+	// The writer may have renamed the file, and released the lock, between the open and
+	// the lock: remove only the file that is locked.
+	if same, err := isFile(f, name); err != nil || !same {
+		return false, err
+	}
+	if err := os.Remove(name); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return false, err
+	}
+	return true, nil
+}
+
+// isFile reports whether name is still the open file f.
+func isFile(f *os.File, name string) (bool, error) {
+	fi, err := f.Stat()
+	if err != nil {
+		return false, err
+	}
+	ni, err := os.Lstat(name)
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	return os.SameFile(fi, ni), nil
+}
+
+// createTemp creates a temp file and locks it (see the package doc).
+func (s *Store) createTemp() (*os.File, error) {
+	for {
+		f, err := os.CreateTemp(s.tmp, "put-*")
+		if err != nil {
+			return nil, err
+		}
+		if err := unix.Flock(int(f.Fd()), unix.LOCK_EX); err != nil {
+			f.Close()
+			os.Remove(f.Name())
+			return nil, err
+		}
+		// Another process's Open may have locked and removed the file between its
+		// creation and the lock; then it is gone, and another one is needed.
+		same, err := isFile(f, f.Name())
+		if err == nil && same {
+			return f, nil
+		}
+		f.Close()
+		if err != nil {
+			os.Remove(f.Name())
+			return nil, err
+		}
+	}
 }
 
 // Put implements [blob.Store].
@@ -99,17 +186,18 @@ func (s *Store) Put(ctx context.Context, r io.Reader) (string, error) {
 	if err := ctx.Err(); err != nil {
 		return "", err
 	}
-	f, err := os.CreateTemp(s.tmp, "put-*")
+	f, err := s.createTemp()
 	if err != nil {
 		return "", fmt.Errorf("fsblob: %w", err)
 	}
-	// Unless the temp file becomes the blob, it is garbage however Put returns.
+	// Unless the temp file becomes the blob, it is garbage however Put returns. It is
+	// removed before it is closed, while it is still locked.
 	renamed := false
 	defer func() {
 		if !renamed {
-			f.Close() // a second Close after a successful one is harmless
 			os.Remove(f.Name())
 		}
+		f.Close() // a second Close after a successful one is harmless
 	}()
 
 	h := blob.NewHasher()
@@ -122,9 +210,6 @@ func (s *Store) Put(ctx context.Context, r io.Reader) (string, error) {
 	if err := f.Sync(); err != nil {
 		return "", fmt.Errorf("fsblob: %w", err)
 	}
-	if err := f.Close(); err != nil {
-		return "", fmt.Errorf("fsblob: %w", err)
-	}
 	// The reader may have canceled ctx on its last read, which io.Copy does not check.
 	if err := ctx.Err(); err != nil {
 		return "", err
@@ -134,10 +219,15 @@ func (s *Store) Put(ctx context.Context, r io.Reader) (string, error) {
 	dir, name := s.path(key)
 	switch _, err := os.Lstat(name); {
 	case errors.Is(err, fs.ErrNotExist):
+		// Renamed while still open, so still locked: an Open sweeping the temp files
+		// meanwhile leaves it alone.
 		if err := os.Rename(f.Name(), name); err != nil {
 			return "", fmt.Errorf("fsblob: %w", err)
 		}
 		renamed = true
+		if err := f.Close(); err != nil {
+			return "", fmt.Errorf("fsblob: %w", err)
+		}
 	case err != nil:
 		return "", fmt.Errorf("fsblob: %w", err)
 	}

@@ -6,12 +6,15 @@ import (
 	"errors"
 	"io"
 	"io/fs"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"testing/iotest"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/lathe-registry/lathe/internal/blob"
 	"github.com/lathe-registry/lathe/internal/blob/blobtest"
@@ -98,27 +101,82 @@ func TestFailedPutLeavesNoFiles(t *testing.T) {
 	}
 }
 
-func TestOpenRemovesStaleTempFiles(t *testing.T) {
+// TestOpenRemovesOrphans checks that Open removes the temp files of writes whose
+// process died, however recent, and keeps those of writes in flight elsewhere.
+func TestOpenRemovesOrphans(t *testing.T) {
 	dir := t.TempDir()
 	open(t, dir)
-	stale := filepath.Join(dir, "tmp", "put-stale")
-	fresh := filepath.Join(dir, "tmp", "put-fresh")
-	for _, name := range []string{stale, fresh} {
+	orphans := []string{filepath.Join(dir, "tmp", "put-old"), filepath.Join(dir, "tmp", "put-new")}
+	for _, name := range orphans {
 		if err := os.WriteFile(name, []byte("partial"), 0o600); err != nil {
 			t.Fatal(err)
 		}
 	}
 	old := time.Now().Add(-2 * time.Hour)
-	if err := os.Chtimes(stale, old, old); err != nil {
+	if err := os.Chtimes(orphans[0], old, old); err != nil {
+		t.Fatal(err)
+	}
+	// A write in flight, in another process as far as flock is concerned: its own
+	// open file, locked.
+	inFlight := filepath.Join(dir, "tmp", "put-inflight")
+	f, err := os.Create(inFlight)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX); err != nil {
 		t.Fatal(err)
 	}
 
-	open(t, dir)
-	if _, err := os.Stat(stale); !errors.Is(err, fs.ErrNotExist) {
-		t.Errorf("stale temp file: Stat error = %v, want it removed", err)
+	var log bytes.Buffer
+	if _, err := fsblob.Open(dir, fsblob.WithLogger(slog.New(slog.NewTextHandler(&log, nil)))); err != nil {
+		t.Fatal(err)
 	}
-	if _, err := os.Stat(fresh); err != nil {
-		t.Errorf("fresh temp file, which may be another process's write: %v", err)
+	for _, name := range orphans {
+		if _, err := os.Stat(name); !errors.Is(err, fs.ErrNotExist) {
+			t.Errorf("orphan %s: Stat error = %v, want it removed", filepath.Base(name), err)
+		}
+	}
+	if _, err := os.Stat(inFlight); err != nil {
+		t.Errorf("temp file of a write in flight: %v", err)
+	}
+	if !strings.Contains(log.String(), "removed orphaned temporary blob files") || !strings.Contains(log.String(), "count=2") {
+		t.Errorf("log = %q, want the count of removed files", log.String())
+	}
+}
+
+// TestOpenBesidePuts checks that Opens sweeping the temp directory never break the Puts
+// of another store on it.
+func TestOpenBesidePuts(t *testing.T) {
+	dir := t.TempDir()
+	s := open(t, dir)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for range 50 {
+			if _, err := fsblob.Open(dir); err != nil {
+				t.Error(err)
+				return
+			}
+		}
+	}()
+	for i := 0; ; i++ {
+		select {
+		case <-done:
+			if files := regularFiles(t, filepath.Join(dir, "tmp")); len(files) != 0 {
+				t.Errorf("temp files left: %q", files)
+			}
+			return
+		default:
+		}
+		data := strings.Repeat("blob", i%1000)
+		key, err := s.Put(t.Context(), strings.NewReader(data))
+		if err != nil {
+			t.Fatalf("Put %d beside Opens: %v", i, err)
+		}
+		if got, err := blob.ReadAll(t.Context(), s, key); err != nil || string(got) != data {
+			t.Fatalf("ReadAll after Put %d: %v", i, err)
+		}
 	}
 }
 
