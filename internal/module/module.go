@@ -189,6 +189,25 @@ func checkShadowing(files []File) error {
 		}
 		byFold[fold] = f.Path
 	}
+	// Directories too: pub/V1/a.proto and pub/v1/b.proto cannot both be checked out.
+	dirs := make(map[string]string)
+	for _, f := range files {
+		for i := range len(f.Path) {
+			if f.Path[i] != '/' {
+				continue
+			}
+			dir := f.Path[:i]
+			fold := strings.ToLower(dir)
+			other, ok := dirs[fold]
+			if !ok {
+				dirs[fold] = f.Path
+				continue
+			}
+			if otherDir := other[:i]; otherDir != dir {
+				return inputErrorf(f.Path, "its directory %s differs from %s (of %s) only in case; rename one of them", dir, otherDir, other)
+			}
+		}
+	}
 	return nil
 }
 

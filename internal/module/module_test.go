@@ -44,6 +44,7 @@ func TestCheckFiles(t *testing.T) {
 		{"other google/protobuf file", []File{{Path: "google/protobuf/mine.proto"}}, ""},
 		{"case collision", []File{{Path: "a/Case.proto"}, {Path: "a/case.proto"}}, "a/case.proto: the path differs from a/Case.proto only in case"},
 		{"directory case collision", []File{{Path: "A/x.proto"}, {Path: "a/y.proto"}, {Path: "a/X.proto"}}, "a/X.proto: the path differs from A/x.proto only in case"},
+		{"directory case collision, different files", []File{{Path: "pub/V1/a.proto"}, {Path: "pub/v1/b.proto"}}, "pub/v1/b.proto: its directory pub/v1 differs from pub/V1 (of pub/V1/a.proto) only in case"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

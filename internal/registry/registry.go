@@ -229,5 +229,9 @@ func CheckLabelName(name string) error {
 			return invalidf("label name %q must not start or end with '/', or have an empty, '.' or '..' part between slashes", name)
 		}
 	}
+	if NormalizeID(name) != "" {
+		// A reference module:REF tries commit ids first, so such a label could never be named.
+		return invalidf("label name %q has the form of a commit id; choose another name", name)
+	}
 	return nil
 }
