@@ -98,6 +98,16 @@ type limitedConn struct {
 	release func()
 }
 
+// CloseWrite half-closes the connection, which net/http does after an error answer (431,
+// say) so that the client reads the answer before the connection goes; without it a
+// client still sending sees a reset instead.
+func (c *limitedConn) CloseWrite() error {
+	if cw, ok := c.Conn.(interface{ CloseWrite() error }); ok {
+		return cw.CloseWrite()
+	}
+	return nil
+}
+
 func (c *limitedConn) Close() error {
 	err := c.Conn.Close()
 	c.release()

@@ -192,3 +192,24 @@ func TestMaxConnections(t *testing.T) {
 		t.Fatalf("status %d", resp.StatusCode)
 	}
 }
+
+// A request whose headers are too large gets its 431 answer, not a reset: the capped
+// connection half-closes as net/http expects after an error answer.
+func TestHugeHeaderAnswered(t *testing.T) {
+	url := start(t, Config{MaxConnections: 4}, protoHandler)
+	for range 5 {
+		req, err := http.NewRequest(http.MethodPost, url+"/x", strings.NewReader("{}"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("X-Big", strings.Repeat("a", 2<<20))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatalf("the answer: %v", err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusRequestHeaderFieldsTooLarge {
+			t.Errorf("status %d, want 431", resp.StatusCode)
+		}
+	}
+}
