@@ -69,19 +69,9 @@ plugin versions and their options. The file looks like:
 	if err != nil {
 		return err
 	}
-	var tf templateFile
-	dec := yaml.NewDecoder(strings.NewReader(string(raw)))
-	dec.KnownFields(true)
-	if err := dec.Decode(&tf); err != nil {
+	spec, err := parseTemplateFile(raw)
+	if err != nil {
 		return fmt.Errorf("%s: %w", *file, err)
-	}
-	spec := registry.TemplateSpec{Description: tf.Description}
-	for _, p := range tf.Plugins {
-		po, pn, pv, ok := splitRef(p.Plugin)
-		if !ok || pv == "" {
-			return fmt.Errorf("%s: plugin %q: want OWNER/NAME:VERSION", *file, p.Plugin)
-		}
-		spec.Plugins = append(spec.Plugins, registry.TemplatePlugin{Owner: po, Name: pn, Version: pv, Revision: p.Revision, Options: p.Opt})
 	}
 	return withRegistry(*data, func(reg *registry.Registry, _ *sqlitestore.Store, _ *fsblob.Store) error {
 		tv, err := reg.PushTemplate(ctx, owner, name, spec)
@@ -91,6 +81,25 @@ plugin versions and their options. The file looks like:
 		fmt.Fprintf(e.stdout, "%s/%s:v%d\n", owner, name, tv.Version)
 		return nil
 	})
+}
+
+// parseTemplateFile reads a template file: its description and pinned plugins.
+func parseTemplateFile(raw []byte) (registry.TemplateSpec, error) {
+	var tf templateFile
+	dec := yaml.NewDecoder(strings.NewReader(string(raw)))
+	dec.KnownFields(true)
+	if err := dec.Decode(&tf); err != nil {
+		return registry.TemplateSpec{}, err
+	}
+	spec := registry.TemplateSpec{Description: tf.Description}
+	for _, p := range tf.Plugins {
+		po, pn, pv, ok := splitRef(p.Plugin)
+		if !ok || pv == "" {
+			return registry.TemplateSpec{}, fmt.Errorf("plugin %q: want OWNER/NAME:VERSION", p.Plugin)
+		}
+		spec.Plugins = append(spec.Plugins, registry.TemplatePlugin{Owner: po, Name: pn, Version: pv, Revision: p.Revision, Options: p.Opt})
+	}
+	return spec, nil
 }
 
 func cmdTemplateGenerate(ctx context.Context, e env, args []string) error {
