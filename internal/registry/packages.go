@@ -10,6 +10,15 @@ import (
 // SDKs and its generation jobs — is content derived from the module, so the module's
 // access rules apply to it too.
 
+// updateModuleState runs fn, which writes SDK state of the module moduleID, in one
+// transaction, if the caller can see the module.
+func (r *Registry) updateModuleState(ctx context.Context, moduleID string, fn func(store.Tx) error) error {
+	if _, err := r.ReadableModule(ctx, moduleID); err != nil {
+		return err
+	}
+	return r.store.Update(ctx, fn)
+}
+
 // Artifact returns a published version of a package generated from a module the caller
 // can see.
 func (r *Registry) Artifact(ctx context.Context, ecosystem, name, version string) (store.Artifact, error) {
@@ -45,24 +54,21 @@ func (r *Registry) ListArtifacts(ctx context.Context, ecosystem, name string, pa
 // PublishArtifact publishes a version of a package generated from a module the caller
 // can see. A version is written once: publishing it again returns the first record.
 func (r *Registry) PublishArtifact(ctx context.Context, a store.Artifact) (store.Artifact, error) {
-	if _, err := r.ReadableModule(ctx, a.ModuleID); err != nil {
-		return store.Artifact{}, err
-	}
-	err := r.store.Update(ctx, func(tx store.Tx) (err error) {
+	err := r.updateModuleState(ctx, a.ModuleID, func(tx store.Tx) (err error) {
 		a, err = tx.PutArtifact(ctx, a)
 		return err
 	})
-	return a, err
+	if err != nil {
+		return store.Artifact{}, err
+	}
+	return a, nil
 }
 
 // AddInterest records an interest in the SDKs of a module the caller can see, reporting
 // whether it is new.
 func (r *Registry) AddInterest(ctx context.Context, i store.Interest) (bool, error) {
-	if _, err := r.ReadableModule(ctx, i.ModuleID); err != nil {
-		return false, err
-	}
 	var created bool
-	err := r.store.Update(ctx, func(tx store.Tx) (err error) {
+	err := r.updateModuleState(ctx, i.ModuleID, func(tx store.Tx) (err error) {
 		created, err = tx.AddInterest(ctx, i)
 		return err
 	})
@@ -80,23 +86,20 @@ func (r *Registry) Interests(ctx context.Context, moduleID string) ([]store.Inte
 // EnqueueJob queues the generation of an SDK version of a module the caller can see; an
 // equal job is not queued twice (see [store.Tx.EnqueueJob]).
 func (r *Registry) EnqueueJob(ctx context.Context, j store.Job) (store.Job, error) {
-	if _, err := r.ReadableModule(ctx, j.ModuleID); err != nil {
-		return store.Job{}, err
-	}
-	err := r.store.Update(ctx, func(tx store.Tx) (err error) {
+	err := r.updateModuleState(ctx, j.ModuleID, func(tx store.Tx) (err error) {
 		j, err = tx.EnqueueJob(ctx, j)
 		return err
 	})
-	return j, err
+	if err != nil {
+		return store.Job{}, err
+	}
+	return j, nil
 }
 
 // RecordFailedJob stores j as failed with a message, for a generation of a module the
 // caller can see that ran outside the queue.
 func (r *Registry) RecordFailedJob(ctx context.Context, j store.Job, message string) error {
-	if _, err := r.ReadableModule(ctx, j.ModuleID); err != nil {
-		return err
-	}
-	return r.store.Update(ctx, func(tx store.Tx) error {
+	return r.updateModuleState(ctx, j.ModuleID, func(tx store.Tx) error {
 		job, err := tx.EnqueueJob(ctx, j)
 		if err != nil {
 			return err
@@ -108,10 +111,7 @@ func (r *Registry) RecordFailedJob(ctx context.Context, j store.Job, message str
 // ClearJob deletes the stored job equal to j, if any, for a generation of a module the
 // caller can see that succeeded outside the queue.
 func (r *Registry) ClearJob(ctx context.Context, j store.Job) error {
-	if _, err := r.ReadableModule(ctx, j.ModuleID); err != nil {
-		return err
-	}
-	return r.store.Update(ctx, func(tx store.Tx) error {
+	return r.updateModuleState(ctx, j.ModuleID, func(tx store.Tx) error {
 		// EnqueueJob finds the stored job; it is deleted in the same transaction, so no
 		// worker ever takes it.
 		job, err := tx.EnqueueJob(ctx, j)

@@ -1,11 +1,14 @@
 package gosdk
 
 import (
+	"context"
+	"log/slog"
 	"maps"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"path"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -16,9 +19,26 @@ import (
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/descriptorpb"
 
+	"github.com/lathe-registry/lathe/internal/auth"
+	"github.com/lathe-registry/lathe/internal/blob"
+	"github.com/lathe-registry/lathe/internal/blob/memblob"
+	"github.com/lathe-registry/lathe/internal/registry"
 	"github.com/lathe-registry/lathe/internal/sdk"
 	"github.com/lathe-registry/lathe/internal/store"
+	"github.com/lathe-registry/lathe/internal/store/sqlitestore"
 )
+
+const testPluginConfig = `version: v1
+name: buf.build/protocolbuffers/go
+plugin_version: v1.36.11
+registry:
+  go:
+    min_version: "1.23"
+    deps:
+      - module: google.golang.org/protobuf
+        version: v1.36.11
+  opts: [paths=source_relative]
+`
 
 func build(s sdk.SDK, pluginVersion string, rev int, tv int, seq int64, onDefault bool) sdk.Build {
 	return sdk.Build{
@@ -28,6 +48,115 @@ func build(s sdk.SDK, pluginVersion string, rev int, tv int, seq int64, onDefaul
 		Steps:          []sdk.Step{{Version: store.PluginVersion{Version: pluginVersion, Revision: rev}}},
 		Template:       store.TemplateVersion{Version: tv},
 	}
+}
+
+// fixture is a proxy for the host h.example over a store with the plugin
+// protocolbuffers/go and the user acme, who has a token; modules, commits and published
+// versions are added by inserting them directly.
+type fixture struct {
+	st    *sqlitestore.Store
+	proxy *Proxy
+	acme  store.Owner
+	token string
+}
+
+func newFixture(tb testing.TB, opts ...sdk.Option) *fixture {
+	tb.Helper()
+	ctx := context.Background()
+	st, err := sqlitestore.Open(filepath.Join(tb.TempDir(), "lathe.db"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { st.Close() })
+	reg := registry.New(st, memblob.New())
+	if _, err := reg.PushPlugin(ctx, registry.PluginParams{Owner: "protocolbuffers", Name: "go", Version: "v1.36.11",
+		Config: []byte(testPluginConfig), Runtime: "native", Program: []byte("#!/bin/false"), ProgramName: "protoc-gen-go"}); err != nil {
+		tb.Fatal(err)
+	}
+	f := &fixture{st: st, proxy: &Proxy{Packager: Packager{Paths: Paths{Host: "h.example"}, SDKs: sdk.New(reg, memblob.New(), nil, opts...)},
+		PublicURL: "http://h.example", Log: slog.New(slog.DiscardHandler)}}
+	token, hash, err := auth.NewToken()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	f.token = token
+	err = st.Update(ctx, func(tx store.Tx) error {
+		if f.acme, err = tx.CreateOwner(ctx, store.Owner{ID: registry.NewID(), Name: "acme", Kind: store.OwnerUser}); err != nil {
+			return err
+		}
+		return tx.CreateToken(ctx, f.acme.ID, hash)
+	})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return f
+}
+
+// module creates acme's module, with no commits.
+func (f *fixture) module(tb testing.TB, name string, vis store.Visibility) store.Module {
+	tb.Helper()
+	ctx := context.Background()
+	var m store.Module
+	err := f.st.Update(ctx, func(tx store.Tx) (err error) {
+		m, err = tx.CreateModule(ctx, store.Module{ID: registry.NewID(), OwnerID: f.acme.ID, Name: name, Visibility: vis, State: store.Active, DefaultLabelName: "main"})
+		return err
+	})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return m
+}
+
+// commit creates a commit and points labels at it.
+func (f *fixture) commit(tb testing.TB, m store.Module, labels ...string) store.Commit {
+	tb.Helper()
+	ctx := context.Background()
+	var c store.Commit
+	err := f.st.Update(ctx, func(tx store.Tx) (err error) {
+		c, err = tx.CreateCommit(ctx, store.Commit{ID: registry.NewID(), ModuleID: m.ID, OwnerID: f.acme.ID, Digest: make([]byte, 64), Manifest: "x", CreatedByUserID: f.acme.ID})
+		if err != nil {
+			return err
+		}
+		for _, l := range labels {
+			if _, err := tx.SetLabel(ctx, m.ID, l, c.ID, f.acme.ID); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return c
+}
+
+// publish publishes v1.0.0 of the module's SDK with protocolbuffers/go, whose zip is
+// data.
+func (f *fixture) publish(tb testing.TB, m store.Module, data []byte) {
+	tb.Helper()
+	ctx := context.Background()
+	key, err := blob.PutBytes(ctx, f.proxy.SDKs.Blobs(), data)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	err = f.st.Update(ctx, func(tx store.Tx) error {
+		_, err := tx.PutArtifact(ctx, store.Artifact{Ecosystem: Ecosystem, Name: "h.example/gen/go/acme/" + m.Name + "/protocolbuffers/go",
+			Version: "v1.0.0", ModuleID: m.ID, Blob: key, Meta: []byte("module x\n")})
+		return err
+	})
+	if err != nil {
+		tb.Fatal(err)
+	}
+}
+
+func (f *fixture) get(path string, header ...string) *httptest.ResponseRecorder {
+	r := httptest.NewRequest(http.MethodGet, path, nil)
+	for i := 0; i+1 < len(header); i += 2 {
+		r.Header.Set(header[i], header[i+1])
+	}
+	rec := httptest.NewRecorder()
+	f.proxy.ServeHTTP(rec, r)
+	return rec
 }
 
 // Every version names one build, and the path and version are what the go command accepts.
