@@ -79,7 +79,9 @@ func TestUploadMemory(t *testing.T) {
 	}
 	work := t.TempDir()
 	data := work + "/data"
-	cmd, addr := startServe(t, data, io.Discard)
+	// One caller may run 8 expensive calls here, so that all 8 uploads compile at once,
+	// the worst case the memory budget must hold.
+	cmd, addr := startServeEnv(t, data, io.Discard, "LATHE_MAX_EXPENSIVE_CALLS_PER_CALLER=8", "LATHE_MAX_EXPENSIVE_CALLS=8")
 	defer stopServe(cmd)
 	token := createUser(t, data, "alice")
 	url := "http://" + addr
