@@ -14,12 +14,10 @@ import (
 	"google.golang.org/protobuf/types/descriptorpb"
 	"google.golang.org/protobuf/types/pluginpb"
 
-	"github.com/lathe-registry/lathe/internal/blob/fsblob"
 	"github.com/lathe-registry/lathe/internal/codegen"
 	"github.com/lathe-registry/lathe/internal/plugin"
 	"github.com/lathe-registry/lathe/internal/registry"
 	"github.com/lathe-registry/lathe/internal/store"
-	"github.com/lathe-registry/lathe/internal/store/sqlitestore"
 )
 
 // fakeRunner answers every request with one file named after the request's first file.
@@ -76,16 +74,7 @@ func (s *lookupStore) GenerationOutput(ctx context.Context, key string) (string,
 // newFakeEngine returns an engine with one worker running plugins on r.
 func newFakeEngine(t *testing.T, r *fakeRunner) (*codegen.Engine, store.PluginVersion, *lookupStore) {
 	t.Helper()
-	dir := t.TempDir()
-	st, err := sqlitestore.Open(filepath.Join(dir, "lathe.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	blobs, err := fsblob.Open(filepath.Join(dir, "blobs"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	st, blobs, dir := openStores(t)
 	pv, err := registry.New(st, blobs).PushPlugin(context.Background(), registry.PluginParams{
 		Owner: "test", Name: "fake", Version: "v1.0.0", Config: []byte("version: v1\n"),
 		Runtime: codegen.RuntimeNative, Program: []byte("fake"), ProgramName: "protoc-gen-fake",

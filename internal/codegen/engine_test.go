@@ -64,16 +64,7 @@ func newFixture(t testing.TB, limits plugin.Limits) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dir := t.TempDir()
-	st, err := sqlitestore.Open(filepath.Join(dir, "lathe.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	blobs, err := fsblob.Open(filepath.Join(dir, "blobs"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	st, blobs, dir := openStores(t)
 	data, err := os.ReadFile(program)
 	if err != nil {
 		t.Fatal(err)
@@ -255,4 +246,21 @@ func BenchmarkGenerate(b *testing.B) {
 			}
 		}
 	})
+}
+
+// openStores opens a metadata and a blob store in a temporary directory, which it
+// returns for other files of the test.
+func openStores(t testing.TB) (*sqlitestore.Store, *fsblob.Store, string) {
+	t.Helper()
+	dir := t.TempDir()
+	st, err := sqlitestore.Open(filepath.Join(dir, "lathe.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	blobs, err := fsblob.Open(filepath.Join(dir, "blobs"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st, blobs, dir
 }
