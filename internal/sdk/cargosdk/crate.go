@@ -85,13 +85,16 @@ type Packager struct {
 // Name implements [sdk.Ecosystem].
 func (p *Packager) Name() string { return Ecosystem }
 
+// maxCrateName is crates.io's limit on a crate name, which Cargo's clients assume.
+const maxCrateName = 64
+
 // CrateName returns the crate name of an SDK, or false if it has none.
 func CrateName(s sdk.SDK) (string, bool) {
 	if s.Gen.Template {
 		return "", false
 	}
 	name := s.Owner + "_" + s.Module + "_" + s.Gen.Owner + "_" + s.Gen.Name
-	if strings.ContainsAny(name, ".") || len(name) > 64 {
+	if strings.ContainsAny(name, ".") || len(name) > maxCrateName {
 		return "", false
 	}
 	return name, true

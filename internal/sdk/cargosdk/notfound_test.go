@@ -47,3 +47,20 @@ func TestPrivateLooksMissing(t *testing.T) {
 		t.Errorf("jobs: %v, %v; want none", jobs, err)
 	}
 }
+
+// A name longer than any crate's is not split into candidate SDKs, whose number grows
+// with the square of its length: it is no crate, even when a module it spells exists.
+func TestLongNameIsNoCrate(t *testing.T) {
+	f := newFixture(t)
+	long := strings.Repeat("m_", 30) + "m"
+	f.module(t, long, store.Public)
+	for _, name := range []string{"alice_" + long + "_community_neoeinstein-prost", "alice" + strings.Repeat("_", 5000)} {
+		rec := f.get(Prefix+indexPath(name), "Authorization", f.token)
+		if rec.Code != http.StatusNotFound || !strings.Contains(rec.Body.String(), "at most 64 characters") {
+			t.Errorf("index of a %d-character name: %d %s", len(name), rec.Code, rec.Body)
+		}
+	}
+	if jobs, err := f.st.Jobs(context.Background(), 0, store.Page{}); err != nil || len(jobs) != 0 {
+		t.Errorf("jobs: %v, %v; want none", jobs, err)
+	}
+}

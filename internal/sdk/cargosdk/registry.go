@@ -121,8 +121,12 @@ func downloadPath(rest string) (name, version string, ok bool) {
 }
 
 // crateSDK finds the SDK a crate name spells and its latest build. Owner and plugin
-// owner names hold no '_', but module and plugin names may, so every split is tried.
+// owner names hold no '_', but module and plugin names may, so every split is tried:
+// only of names a crate may have, since the splits grow with the square of the length.
 func (reg *Registry) crateSDK(ctx context.Context, name string) (sdk.Build, error) {
+	if len(name) > maxCrateName {
+		return sdk.Build{}, fmt.Errorf("%w: no crate %s: crate names are at most %d characters", sdk.ErrNotFound, name, maxCrateName)
+	}
 	return reg.Packager.SDKs.ResolveName(ctx, "crate "+name, sdk.NameSplits(name, [3]byte{'_', '_', '_'}), func(b sdk.Build) error {
 		_, err := cargoConfig(b.Plugin())
 		return err
